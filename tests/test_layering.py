@@ -1,6 +1,6 @@
 """The dependency direction of DEVELOPERS.md, checked on the source.
 
-    errors <- isa <- {asm, cbpf, platform, maps, testdata} <- {elf, runtime, kernel}
+    errors <- isa <- {asm, cbpf, maps, testdata} <- platform <- {elf, runtime, kernel}
            <- {interp, jit, verifier} <- {vm, bench, conformance_plugin} <- pybpf <- cli
 
 A module may import from a lower layer or from its own package; interp, jit
@@ -16,10 +16,12 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "pybpf"
 
-LAYERS: dict[str, int] = {
+LAYERS: dict[str, float] = {
     "errors": 0,
     "isa": 1,
-    "asm": 2, "cbpf": 2, "platform": 2, "maps": 2, "testdata": 2,
+    "asm": 2, "cbpf": 2, "maps": 2, "testdata": 2,
+    # The platform says which map types each helper takes, so it sits just above maps.
+    "platform": 2.5,
     "elf": 3, "runtime": 3, "kernel": 3,
     "interp": 4, "jit": 4, "verifier": 4,
     "vm": 5, "bench": 5, "conformance_plugin": 5,
