@@ -7,6 +7,7 @@
 """
 
 from .codec import INSN_SIZE, decode, decode_insns, encode, encode_insn, validate
+from .helper_ids import LAST_HELPER_ID, HelperId, helper_name
 from .insn import FP, MAX_REG, Insn, Program
 from .opcodes import (
     ATOMIC_OPS,
@@ -29,7 +30,7 @@ from .opcodes import (
 
 __all__ = [
     "INSN_SIZE", "decode", "decode_insns", "encode", "encode_insn", "validate",
-    "FP", "MAX_REG", "Insn", "Program",
+    "FP", "MAX_REG", "Insn", "Program", "LAST_HELPER_ID", "HelperId", "helper_name",
     "ATOMIC_OPS", "END_WIDTHS", "MOVSX_OFFSETS", "OPCODES", "SIZE_BYTES",
     "AluOp", "AtomicOp", "CallSrc", "Class", "Form", "JmpOp", "Mode", "OpInfo", "PseudoSrc",
     "Size", "Source",

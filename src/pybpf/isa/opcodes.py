@@ -262,39 +262,39 @@ def _build() -> dict[int, OpInfo]:
                            writes_dst=True))
 
     for cls in (Class.JMP, Class.JMP32):
-        for op in JmpOp:
+        for jop in JmpOp:
             for src in Source:
-                opcode = cls | op | src
+                opcode = cls | jop | src
                 cpu = 3 if cls is Class.JMP32 else 1
-                if op is JmpOp.JA:
+                if jop is JmpOp.JA:
                     if src is Source.X:
                         continue
                     if cls is Class.JMP:
-                        add(OpInfo(opcode, Form.JA, cls, op, src, srcs=_ZERO, imms=_ZERO, dsts=_ZERO))
+                        add(OpInfo(opcode, Form.JA, cls, jop, src, srcs=_ZERO, imms=_ZERO, dsts=_ZERO))
                     else:  # gotol: JMP32|JA, 32-bit offset in imm
-                        add(OpInfo(opcode, Form.JA, cls, op, src, srcs=_ZERO, offs=_ZERO,
+                        add(OpInfo(opcode, Form.JA, cls, jop, src, srcs=_ZERO, offs=_ZERO,
                                    dsts=_ZERO, cpu=4))
                     continue
-                if op is JmpOp.CALL:
+                if jop is JmpOp.CALL:
                     if cls is Class.JMP32:
                         continue
                     if src is Source.K:
                         # off must be 0 except for kfunc calls (module BTF index):
                         # checked by the decoder, which sees src and off together.
-                        add(OpInfo(opcode, Form.CALL, cls, op, src, srcs=frozenset(CallSrc),
+                        add(OpInfo(opcode, Form.CALL, cls, jop, src, srcs=frozenset(CallSrc),
                                    dsts=_ZERO))
                     else:
-                        add(OpInfo(opcode, Form.CALLX, cls, op, src, srcs=_ZERO, offs=_ZERO,
+                        add(OpInfo(opcode, Form.CALLX, cls, jop, src, srcs=_ZERO, offs=_ZERO,
                                    imms=_ZERO))
                     continue
-                if op is JmpOp.EXIT:
+                if jop is JmpOp.EXIT:
                     if cls is Class.JMP and src is Source.K:
-                        add(OpInfo(opcode, Form.EXIT, cls, op, src, srcs=_ZERO, offs=_ZERO,
+                        add(OpInfo(opcode, Form.EXIT, cls, jop, src, srcs=_ZERO, offs=_ZERO,
                                    imms=_ZERO, dsts=_ZERO))
                     continue
-                if cls is Class.JMP and op in (JmpOp.JLT, JmpOp.JLE, JmpOp.JSLT, JmpOp.JSLE):
+                if cls is Class.JMP and jop in (JmpOp.JLT, JmpOp.JLE, JmpOp.JSLT, JmpOp.JSLE):
                     cpu = 2
-                add(OpInfo(opcode, Form.JCOND, cls, op, src,
+                add(OpInfo(opcode, Form.JCOND, cls, jop, src,
                            srcs=_ZERO if src is Source.K else ANY,
                            imms=ANY if src is Source.K else _ZERO, cpu=cpu))
 
