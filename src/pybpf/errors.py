@@ -23,6 +23,7 @@ __all__ = [
     "HelperError",
     "UnknownHelperError",
     "KernelError",
+    "ElfError",
 ]
 
 
@@ -143,3 +144,33 @@ class KernelError(PyBpfError, OSError):
         self.errno = errno
         self.log = log
         super().__init__(reason)
+
+
+class ElfError(PyBpfError, ValueError):
+    """A malformed or unsupported BPF ELF object, with where it went wrong.
+
+    ``section``, ``relocation`` (its index in the relocation section, or a
+    description), ``symbol`` and ``offset`` (byte offset in ``section``) say
+    where; any of them may be None.
+    """
+
+    def __init__(self, reason: str, *, section: str | None = None, relocation: int | str | None = None,
+                 symbol: str | None = None, offset: int | None = None) -> None:
+        self.section = section
+        self.relocation = relocation
+        self.symbol = symbol
+        self.offset = offset
+        super().__init__(reason)
+
+    def _format(self) -> str:
+        where = []
+        if self.section is not None:
+            where.append(f"section {self.section!r}")
+        if self.relocation is not None:
+            where.append(f"relocation {self.relocation}" if isinstance(self.relocation, str)
+                         else f"relocation #{self.relocation}")
+        if self.offset is not None:
+            where.append(f"offset {self.offset:#x}")
+        if self.symbol is not None:
+            where.append(f"symbol {self.symbol!r}")
+        return f"{', '.join(where)}: {self.reason}" if where else self.reason
