@@ -141,9 +141,10 @@ class KernelError(PyBpfError, OSError):
     """The kernel's bpf() syscall refused a request; ``errno`` and ``log`` say why."""
 
     def __init__(self, reason: str, *, errno: int = 0, log: str = "") -> None:
-        self.errno = errno
         self.log = log
         super().__init__(reason)
+        # OSError.__init__ with a single argument resets errno, so set it after.
+        self.errno = errno
 
 
 class ElfError(PyBpfError, ValueError):
