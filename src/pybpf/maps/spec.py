@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["MapType", "MapFlags", "Pinning", "MapSpec"]
+__all__ = ["MapFlags", "MapSpec", "MapType", "Pinning"]
 
 
 class MapType(enum.IntEnum):
@@ -92,6 +92,8 @@ class MapSpec:
     BTF (used to print keys and values by field), else None.  ``contents``
     holds initial ``(key, value)`` pairs (global data sections have one).
     ``freeze`` marks maps the loader freezes after filling (``.rodata``).
+    ``inner_map`` is the template of a map-in-map's inner maps (the kernel's
+    ``inner_map_fd``).
     """
 
     name: str
@@ -107,6 +109,11 @@ class MapSpec:
     value_type: Any = None
     contents: Sequence[tuple[bytes, bytes]] = field(default=())
     freeze: bool = False
+    #: ``map_extra`` of BPF_MAP_CREATE (bloom filter: number of hash functions in bits 0-3).
+    map_extra: int = 0
+    #: Offset of the value's ``struct bpf_spin_lock`` (from BTF), None when it has none;
+    #: it decides whether BPF_F_LOCK is accepted and which 4 bytes user space never sees.
+    spin_lock_offset: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def replace(self, **changes: Any) -> MapSpec:
