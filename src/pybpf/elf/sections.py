@@ -1,29 +1,21 @@
 """Read the code sections of a BPF ELF object (what ``clang -target bpf -c`` writes).
 
-This is the minimal reader ``pybpf disasm OBJ`` needs, and the base of the
-full loader: for every executable section, its bytes, the byte order, the
-symbols that fall inside it (functions and the ``LBB*`` labels LLVM keeps)
-and its relocations.  pyelftools does the parsing; everything it can raise on
-a damaged file is turned into :class:`ElfError`.
+This is the minimal reader ``pybpf disasm OBJ`` needs: for every executable
+section, its bytes, the byte order, the symbols that fall inside it
+(functions and the ``LBB*`` labels LLVM keeps) and its relocations.  The
+container is read by :mod:`.reader` (pyelftools, shared with the loader),
+so a damaged file is an :class:`~pybpf.errors.ElfError` here too.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PyBpfError
+from ..errors import ElfError
+from .reader import EM_BPF, is_elf, open_elf
 
 __all__ = ["EM_BPF", "CodeSection", "ElfError", "Relocation", "is_elf", "read_code_sections"]
-
-EM_BPF = 247
-_SHF_EXECINSTR = 0x4
-ELF_MAGIC = b"\x7fELF"
-
-
-class ElfError(PyBpfError, ValueError):
-    """Input that is not an ELF object for the BPF machine, or a damaged one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,80 +59,39 @@ class CodeSection:
         return {off // 8: name for off, name in self.labels.items() if off % 8 == 0}
 
 
-def is_elf(data: bytes) -> bool:
-    return data[:4] == ELF_MAGIC
-
-
 def read_code_sections(source: bytes | str | Path) -> list[CodeSection]:
     """Every executable section with content, in section-header order.
 
     Raises :class:`ElfError` for a non-ELF file, a machine other than BPF
-    (247), or a file pyelftools cannot parse.
+    (247), or a file that cannot be parsed.  Unlike the loader, any ELF type
+    is accepted: a disassembler has no reason to refuse a linked object.
     """
     data = Path(source).read_bytes() if isinstance(source, str | Path) else bytes(source)
-    if not is_elf(data):
-        raise ElfError("not an ELF file (bad magic)")
-    try:
-        from elftools.common.exceptions import ELFError as _PyElfError
-        from elftools.elf.elffile import ELFFile
-        from elftools.elf.relocation import RelocationSection
-        from elftools.elf.sections import SymbolTableSection
-    except ImportError as e:  # pragma: no cover - pyelftools is a dependency
-        raise ElfError(f"pyelftools is needed to read ELF files: {e}") from None
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        machine = elf["e_machine"]
-        if machine not in ("EM_BPF", EM_BPF):
-            raise ElfError(f"not a BPF object (machine {machine})")
-        byteorder = "little" if elf.little_endian else "big"
-        sections = list(elf.iter_sections())
-        symbols: dict[int, list[tuple[int, str, bool]]] = {}
-        for sec in sections:
-            if isinstance(sec, SymbolTableSection):
-                for sym in sec.iter_symbols():
-                    shndx = sym["st_shndx"]
-                    kind = sym["st_info"]["type"]
-                    if not isinstance(shndx, int) or not sym.name or kind == "STT_SECTION":
-                        continue
-                    symbols.setdefault(shndx, []).append((sym["st_value"], sym.name, kind == "STT_FUNC"))
-        relocs: dict[int, list[Relocation]] = {}
-        for sec in sections:
-            if isinstance(sec, RelocationSection):
-                target = sec["sh_info"]
-                symtab = elf.get_section(sec["sh_link"])
-                out = relocs.setdefault(target, [])
-                for rel in sec.iter_relocations():
-                    name = ""
-                    if isinstance(symtab, SymbolTableSection) and rel["r_info_sym"]:
-                        sym = symtab.get_symbol(rel["r_info_sym"])
-                        name = sym.name or (
-                            sections[sym["st_shndx"]].name if isinstance(sym["st_shndx"], int) else "")
-                    out.append(Relocation(rel["r_offset"], rel["r_info_type"], name))
-        result = []
-        for index, sec in enumerate(sections):
-            if not sec["sh_flags"] & _SHF_EXECINSTR or sec["sh_type"] != "SHT_PROGBITS":
-                continue
-            body = sec.data()
-            if not body:
-                continue
-            syms = sorted(symbols.get(index, []), key=lambda s: (s[0], not s[2], s[1]))
-            labels: dict[int, str] = {}
-            for value, name, _is_func in syms:
-                labels.setdefault(value, name)
-            result.append(CodeSection(
-                name=sec.name,
-                index=index,
-                data=body,
-                byteorder=byteorder,
-                functions={v: n for v, n, f in syms if f},
-                labels=labels,
-                relocations=tuple(sorted(relocs.get(index, []), key=lambda r: r.offset)),
-            ))
-        return result
-    except ElfError:
-        raise
-    except (_PyElfError, KeyError, IndexError, ValueError, TypeError, AttributeError,
-            AssertionError) as e:
-        raise ElfError(f"malformed ELF file: {e}") from None
-    except Exception as e:  # construct's stream errors and friends have no common base
-        raise ElfError(f"malformed ELF file: {e}") from None
+    elf = open_elf(data, relocatable=False)
+    result = []
+    for sec in elf.sections:
+        if not sec.is_code or not sec.data:
+            continue
+        syms = sorted(((s.value, s.name, s.type == "STT_FUNC") for s in elf.symbols_in(sec)
+                       if s.name and s.type != "STT_SECTION"),
+                      key=lambda s: (s[0], not s[2], s[1]))
+        labels: dict[int, str] = {}
+        for value, name, _is_func in syms:
+            labels.setdefault(value, name)
+        relocs = []
+        for rel in elf.relocations_for(sec):
+            for entry in elf.relocations(rel):
+                name = ""  # symbol 0 is the null symbol: a relocation with no target
+                if entry.symbol:
+                    name = elf.symbol(entry.symbol, section=sec.name, relocation=entry.index).name
+                relocs.append(Relocation(entry.offset, entry.type, name))
+        result.append(CodeSection(
+            name=sec.name,
+            index=sec.index,
+            data=sec.data,
+            byteorder=elf.byteorder,
+            functions={v: n for v, n, f in syms if f},
+            labels=labels,
+            relocations=tuple(sorted(relocs, key=lambda r: r.offset)),
+        ))
+    return result

@@ -114,6 +114,10 @@ class MapSpec:
     #: Offset of the value's ``struct bpf_spin_lock`` (from BTF), None when it has none;
     #: it decides whether BPF_F_LOCK is accepted and which 4 bytes user space never sees.
     spin_lock_offset: int | None = None
+    #: Initial slots of a map-in-map or program array, as ``(slot, name)`` pairs in slot order:
+    #: the map or program (of the same object) to store at that index once everything exists
+    #: (``values = { [1] = &m }`` in a BTF ``.maps`` definition; libbpf's init_map_in_map_slots).
+    initial_refs: tuple[tuple[int, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def replace(self, **changes: Any) -> MapSpec:
