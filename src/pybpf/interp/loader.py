@@ -1,0 +1,117 @@
+"""Load-time checks: what the interpreter refuses before running anything.
+
+These mirror the structural checks the kernel makes before (or instead of)
+verification: ``check_subprogs`` ("jump out of range", "last insn is not an
+exit or jmp"), the instruction count limit, and the helper/kfunc/pseudo-source
+checks that need an environment pybpf does not have yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import DecodeError, UnknownHelperError
+from ..isa import OPCODES, CallSrc, Form, Insn, Program, PseudoSrc, validate
+from ..runtime.helpers import Helper, HelperRegistry
+
+__all__ = ["MAX_SLOTS", "Loaded", "Subprog", "load"]
+
+MAX_SLOTS = 1_000_000  # kernel BPF_COMPLEXITY_LIMIT_INSNS
+
+
+@dataclass(frozen=True)
+class Subprog:
+    """Slots ``[start, end)`` of one function (subprogram 0 is the entry)."""
+
+    index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    program: Program
+    subprogs: tuple[Subprog, ...]
+    helpers: dict[int, Helper]  # snapshot of the registry at load time
+
+    def subprog_at(self, pc: int) -> Subprog:
+        for sp in self.subprogs:
+            if sp.start <= pc < sp.end:
+                return sp
+        raise IndexError(pc)
+
+
+def _reject(reason: str, pc: int) -> DecodeError:
+    return DecodeError(reason, pc=pc)
+
+
+def load(program: Program, helpers: HelperRegistry, *, max_slots: int = MAX_SLOTS) -> Loaded:
+    """Check ``program`` and split it into subprograms, or raise naming the pc.
+
+    ``max_slots`` is the size limit: the kernel's 1,000,000 by default; a
+    harness that emulates another runtime's profile (uBPF: 65536) lowers it.
+    """
+    if len(program) == 0:
+        raise DecodeError("empty program")
+    if program.slot_count > max_slots:
+        raise _reject(f"program too large: {program.slot_count} slots (the limit is {max_slots})",
+                      max_slots)
+    validate(program)
+
+    starts = {0}
+    for pc, insn in program.items():
+        info = OPCODES[insn.opcode]
+        if info.form is Form.CALL and insn.src == CallSrc.LOCAL:
+            starts.add(pc + 1 + insn.imm)
+        elif info.form is Form.LD_IMM64 and insn.src == PseudoSrc.FUNC:
+            target = insn.jump_target(pc)
+            assert target is not None
+            starts.add(target)
+    ordered = sorted(starts)
+    bounds = [*ordered, program.slot_count]
+    subprogs = tuple(Subprog(i, bounds[i], bounds[i + 1]) for i in range(len(ordered)))
+
+    snapshot: dict[int, Helper] = {}
+    for sp in subprogs:
+        for pc in range(sp.start, sp.end):
+            if program.index_of(pc) is not None:
+                _check_insn(pc, program.at(pc), sp, helpers, snapshot)
+        last_pc = _last_pc(program, sp)
+        last = program.at(last_pc)
+        if OPCODES[last.opcode].form not in (Form.EXIT, Form.JA):
+            raise _reject("last insn is not an exit or jmp", last_pc)
+    for hid in helpers:
+        snapshot.setdefault(hid, helpers[hid])  # callx may reach any registered helper
+    return Loaded(program, subprogs, snapshot)
+
+
+def _last_pc(program: Program, sp: Subprog) -> int:
+    pc = sp.end - 1
+    while program.index_of(pc) is None:  # second slot of an LD_IMM64
+        pc -= 1
+    return pc
+
+
+def _check_insn(pc: int, insn: Insn, sp: Subprog, helpers: HelperRegistry,
+                snapshot: dict[int, Helper]) -> None:
+    info = OPCODES[insn.opcode]
+    form = info.form
+    if form in (Form.JA, Form.JCOND):
+        target = insn.jump_target(pc)
+        assert target is not None
+        if form is Form.JA and target == pc:
+            raise _reject("infinite loop: jump to itself", pc)
+        if not sp.start <= target < sp.end:
+            raise _reject(f"jump out of range from insn {pc} to {target}", pc)
+    elif form is Form.CALL:
+        if insn.src == CallSrc.HELPER:
+            helper = helpers.get(insn.imm)
+            if helper is None:
+                raise UnknownHelperError(f"call to unknown helper {insn.imm}", pc=pc)
+            snapshot[insn.imm] = helper
+        elif insn.src == CallSrc.KFUNC:
+            raise _reject(f"kfunc calls are not supported (btf id {insn.imm})", pc)
+    elif form is Form.LD_IMM64 and insn.src not in (PseudoSrc.IMM, PseudoSrc.FUNC):
+        raise _reject(
+            f"ld_imm64 with pseudo source {PseudoSrc(insn.src).name} needs a map/BTF environment, "
+            "which this interpreter does not have", pc)
