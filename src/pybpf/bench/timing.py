@@ -1,0 +1,79 @@
+"""Timing one program the way the shared benchmark runners do.
+
+The method matches ``shared/bench/bench_timer.h``: calibrate a batch so that
+one sample takes at least ``min_sample_ns``, take ``samples`` samples, and
+report the median of the per-run times.  Every run starts from the same
+memory (the benchmark programs leave it as they found it).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from ..errors import PyBpfError
+from ..isa import Program
+
+__all__ = ["TimingResult", "time_program"]
+
+
+@dataclass(frozen=True)
+class TimingResult:
+    ret: int
+    ns_median: float
+    ns_min: float
+    insns: int | None
+    batch: int
+    samples: int
+    engine: str
+
+    @property
+    def ns_per_insn(self) -> float | None:
+        return self.ns_median / self.insns if self.insns else None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "runtime": f"pybpf-{self.engine}",
+            "ret": f"0x{self.ret:016x}",
+            "ns_median": round(self.ns_median, 2),
+            "ns_min": round(self.ns_min, 2),
+            "insns": self.insns,
+            "batch": self.batch,
+            "samples": self.samples,
+        }
+
+
+def time_program(program: Program, mem: bytes, *, engine: str = "interp", samples: int = 15,
+                 min_sample_ns: int = 20_000_000, max_batch: int = 1 << 20) -> TimingResult:
+    """Run ``program`` with r1 = memory, r2 = its length, and time it."""
+    if engine not in ("interp", "auto"):
+        raise PyBpfError(f"engine {engine!r} cannot be timed by pybpf.bench yet")
+    from ..interp import Interpreter
+    from ..runtime.memory import Memory
+
+    interp = Interpreter(program)
+    memory = Memory()
+    region = memory.add("mem", bytearray(mem))
+    r1, r2 = region.base, len(mem)
+    first = interp.run(memory, r1=r1, r2=r2)
+    ret, insns = first.r0, first.insns
+    run = interp.run
+
+    def sample(batch: int) -> int:
+        t0 = time.perf_counter_ns()
+        for _ in range(batch):
+            run(memory, r1=r1, r2=r2)
+        return time.perf_counter_ns() - t0
+
+    batch = 1
+    while batch < max_batch:
+        if sample(batch) >= min_sample_ns:
+            break
+        batch *= 2
+    per_run = sorted(sample(batch) / batch for _ in range(samples))
+    again = run(memory, r1=r1, r2=r2).r0
+    if again != ret:
+        raise PyBpfError(f"unstable result: {again:#x} after {ret:#x}")
+    return TimingResult(ret=ret, ns_median=statistics.median(per_run), ns_min=per_run[0], insns=insns,
+                        batch=batch, samples=samples, engine="interp")
