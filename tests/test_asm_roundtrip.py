@@ -41,9 +41,16 @@ def _id(p: Path) -> str:
 needs_shared = pytest.mark.skipif(not CONF.is_dir(), reason=f"shared conformance data not found at {CONF}")
 
 
+_SHARED_ONLY = re.compile(r"^\s*(call [+-]?\d+|exit)\s*$")
+
+
 def _round_trip(prog: Program, syntax: str) -> None:
     text = disassemble(prog, syntax=syntax)
     assert assemble(text, syntax=syntax) == prog, text
+    if all(_SHARED_ONLY.match(line) for line in text.splitlines() if line.strip()):
+        # "call -1" is a helper call in uBPF syntax and a local call in LLVM's: a text made
+        # only of such lines names no syntax, so auto-detection cannot be asked to know.
+        return
     assert assemble(text) == prog, f"auto-detection failed for\n{text}"
 
 
@@ -192,7 +199,7 @@ KERNEL_EXAMPLES = {
 }
 
 LLVM_EXAMPLES = {
-    Insn(0x61, 0, 1, 76): "w0 = *(u32 *)(r1 + 76)",
+    Insn(0x61, 0, 1, 76): "r0 = *(u32 *)(r1 + 76)",
     Insn(0x79, 0, 1, 76): "r0 = *(u64 *)(r1 + 76)",
     Insn(0x7B, 10, 1, -8): "*(u64 *)(r10 - 8) = r1",
     Insn(0x25, 1, 0, 2, 3): "if r1 > 3 goto +2",

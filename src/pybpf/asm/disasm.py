@@ -1,11 +1,15 @@
 """Instructions to text, in three syntaxes.
 
 ``llvm``
-    What ``llvm-objdump -d`` (LLVM 14, with ``--mattr=+alu32`` so that 32-bit
-    sub-registers and 32-bit atomics print unambiguously) prints for each
-    instruction: ``r0 = *(u32 *)(r1 + 76)``, ``if r1 > 3 goto +2``,
-    ``w0 = w1``, ``r1 = 1234 ll``, ``call 1``.  For instructions LLVM 14
-    cannot print (all of ISA v4, ``BPF_ST``, callx) we use the syntax of
+    What ``llvm-objdump -d`` (LLVM 14) prints for each instruction:
+    ``r0 = *(u32 *)(r1 + 76)``, ``if r1 > 3 goto +2``, ``w0 = w1``,
+    ``r1 = 1234 ll``, ``call 1``, ``lock *(u32 *)(r1 + 0) += r3``.  The one
+    exception: plain llvm-objdump 14 prints the 32-bit atomics other than
+    ``lock +=`` wrongly (the fetch forms, xchg and cmpxchg as a plain
+    ``lock +=``, ``lock |=``/``&=``/``^=`` as ``<unknown>``), so for those
+    pybpf prints what ``--mattr=+alu32`` prints
+    (``w1 = atomic_fetch_add((u32 *)(r2 + 0), w1)``, ``lock *(u32 *)(r2 + 0) |= w5``).
+    For instructions LLVM 14 cannot print (all of ISA v4, ``BPF_ST``, callx) we use the syntax of
     LLVM 17+: ``r0 s/= r1``, ``r0 = (s8)r1``, ``r0 = bswap16 r0``,
     ``r0 = *(s8 *)(r1 + 0)``, ``gotol +N``, ``callx r2``,
     ``*(u32 *)(r10 - 4) = 5``.  Local calls print ``call -1`` like LLVM when the
@@ -144,15 +148,13 @@ def _format_llvm(insn: Insn, pc: int | None, labels: Mapping[int, str] | None) -
         assert info.size is not None
         if info.mode is Mode.MEMSX:
             return f"r{d} = *({_SIGNED_TYPE[info.size]} *){_llvm_mem(s, insn.off)}"
-        reg = "r" if info.size is Size.DW else "w"
-        return f"{reg}{d} = *({SIZE_TYPE[info.size]} *){_llvm_mem(s, insn.off)}"
+        return f"r{d} = *({SIZE_TYPE[info.size]} *){_llvm_mem(s, insn.off)}"
     if form is Form.ST:
         assert info.size is not None
         return f"*({SIZE_TYPE[info.size]} *){_llvm_mem(d, insn.off)} = {insn.imm}"
     if form is Form.STX:
         assert info.size is not None
-        reg = "r" if info.size is Size.DW else "w"
-        return f"*({SIZE_TYPE[info.size]} *){_llvm_mem(d, insn.off)} = {reg}{s}"
+        return f"*({SIZE_TYPE[info.size]} *){_llvm_mem(d, insn.off)} = r{s}"
     if form is Form.ATOMIC:
         assert info.size is not None
         t = SIZE_TYPE[info.size]
@@ -168,7 +170,10 @@ def _format_llvm(insn: Insn, pc: int | None, labels: Mapping[int, str] | None) -
         name = ATOMIC_NAME[atomic.base]
         if atomic.fetches:
             return f"{reg}{s} = atomic_fetch_{name}(({t} *){mem}, {reg}{s})"
-        return f"lock *({t} *){mem} {ALU_SYMBOL[AluOp(atomic.base)]} {reg}{s}"
+        # Plain llvm-objdump 14 knows only the 32-bit ``lock +=``; the other 32-bit
+        # atomics it prints as <unknown>, so those take the --mattr=+alu32 spelling.
+        lock_reg = "r" if is64 or atomic is AtomicOp.ADD else "w"
+        return f"lock *({t} *){mem} {ALU_SYMBOL[AluOp(atomic.base)]} {lock_reg}{s}"
     if form is Form.JA:
         if info.cls is Class.JMP32:
             return f"gotol {_llvm_rel(insn.imm, _target(insn.imm, pc, labels))}"
@@ -376,7 +381,7 @@ def format_insn(insn: Insn, *, syntax: str = "llvm", pc: int | None = None,
     name (llvm: ``goto +2 <LBB0_2>``, ubpf: ``ja LBB0_2``).
 
     >>> format_insn(Insn(0x61, 0, 1, 76))
-    'w0 = *(u32 *)(r1 + 76)'
+    'r0 = *(u32 *)(r1 + 76)'
     >>> format_insn(Insn(0x15, 1, 0, 2, 0), syntax="kernel")
     'if r1 == 0x0 goto pc+2'
     >>> format_insn(Insn(0xbf, 0, 1), syntax="ubpf")

@@ -704,9 +704,12 @@ def detect_syntax(text: str) -> str:
             continue
         if "%r" in t:
             return "ubpf"
-        first = t.split(None, 1)[0].lower()
+        words = t.lower().split()
+        first = words[0]
         if first in UBPF_MNEMONICS and first not in _SHARED_WORDS and "=" not in t:
             return "ubpf"
+        if first == "call" and len(words) > 1 and words[1] in ("local", "runtime", "helper"):
+            return "ubpf"  # uBPF's call kinds; the C-like syntaxes have no such word
         if sl.opcode_hint is not None or _KERNEL_HINT_RE.search(t):
             kernel = True
     return "kernel" if kernel else "llvm"
