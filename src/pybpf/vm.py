@@ -20,9 +20,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import PyBpfError
 from .isa import Program, decode
+from .runtime.helpers import HelperRegistry
+
+if TYPE_CHECKING:
+    from .interp import TraceStep
 
 __all__ = ["ENGINES", "RunResult", "Vm", "load_program", "run"]
 
@@ -43,7 +48,7 @@ class RunResult:
     mem: bytes | None
     regs: tuple[int, ...] | None = None
     insns: int | None = None
-    trace: tuple[object, ...] | None = None
+    trace: tuple[TraceStep, ...] | None = None
     engine: str = "interp"
 
 
@@ -114,7 +119,8 @@ class Vm:
     """
 
     def __init__(self, program: Program | bytes | str | os.PathLike[str], *, engine: str = "auto",
-                 helpers: object | None = None, budget: int = 1_000_000, section: str | None = None) -> None:
+                 helpers: HelperRegistry | None = None, budget: int = 1_000_000,
+                 section: str | None = None) -> None:
         if engine not in ENGINES:
             raise PyBpfError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
         self.program = load_program(program, section=section)
@@ -123,10 +129,8 @@ class Vm:
         self._interp = None
         if self.engine == "interp":
             from .interp import Interpreter
-            from .runtime.helpers import HelperRegistry
 
-            registry = helpers if isinstance(helpers, HelperRegistry) else HelperRegistry()
-            self._interp = Interpreter(self.program, helpers=registry, budget=budget)
+            self._interp = Interpreter(self.program, helpers=helpers or HelperRegistry(), budget=budget)
         elif helpers is not None:
             raise PyBpfError("the kernel engine calls the kernel's own helpers; helpers= is not allowed")
 

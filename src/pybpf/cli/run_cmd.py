@@ -80,7 +80,7 @@ def _as_json(result: RunResult) -> dict[str, Any]:
         out["mem"] = result.mem.hex()
     if result.trace is not None:
         out["trace"] = [
-            {"pc": step.pc, "insn": str(step.insn), "changes": dict(step.changes)}  # type: ignore[attr-defined]
+            {"pc": step.pc, "insn": str(step.insn), "changes": dict(step.changes)}
             for step in result.trace
         ]
     return out
@@ -89,5 +89,5 @@ def _as_json(result: RunResult) -> dict[str, Any]:
 def _print_trace(result: RunResult) -> None:
     assert result.trace is not None
     for step in result.trace:
-        changes = " ".join(f"{name}={value:#x}" for name, value in step.changes)  # type: ignore[attr-defined]
-        print(f"{step.pc:>5}: {step.insn!s:<40} {changes}")  # type: ignore[attr-defined]
+        changes = " ".join(f"{name}={value:#x}" for name, value in step.changes)
+        print(f"{step.pc:>5}: {step.insn!s:<40} {changes}".rstrip())
