@@ -13,10 +13,13 @@ to the operand width, signed division truncates toward zero.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from ..isa import AluOp, JmpOp
 
 __all__ = [
+    "ALU_OPS",
+    "JCOND_OPS",
     "M32",
     "M64",
     "SIGN64",
@@ -74,49 +77,60 @@ def smod(a: int, b: int, bits: int) -> int:
     return (-r if x < 0 else r) & mask
 
 
+def _div(d: int, s: int, bits: int, off: int) -> int:
+    if off == 1:
+        return sdiv(d, s, bits)
+    return d // s if s else 0
+
+
+def _mod(d: int, s: int, bits: int, off: int) -> int:
+    if off == 1:
+        return smod(d, s, bits)
+    return d % s if s else d
+
+
+def _mov(d: int, s: int, bits: int, off: int) -> int:
+    # movsx (off 8/16/32) sign-extends the low ``off`` bits of src; the caller masks
+    return sx(s, off) if off else s
+
+
+# Each op on (dst, src) already masked to the width, the width in bits and ``off``
+# (sdiv/smod and movsx); the caller masks the result.  A table, keyed by the
+# opcode's op field, so tests can check it covers every ALU op of OPCODES.
+ALU_OPS: dict[AluOp, Callable[[int, int, int, int], int]] = {
+    AluOp.ADD: lambda d, s, bits, off: d + s,
+    AluOp.SUB: lambda d, s, bits, off: d - s,
+    AluOp.MUL: lambda d, s, bits, off: d * s,
+    AluOp.DIV: _div,
+    AluOp.MOD: _mod,
+    AluOp.OR: lambda d, s, bits, off: d | s,
+    AluOp.AND: lambda d, s, bits, off: d & s,
+    AluOp.XOR: lambda d, s, bits, off: d ^ s,
+    AluOp.LSH: lambda d, s, bits, off: d << (s & (bits - 1)),
+    AluOp.RSH: lambda d, s, bits, off: d >> (s & (bits - 1)),
+    AluOp.ARSH: lambda d, s, bits, off: sx(d, bits) >> (s & (bits - 1)),
+    AluOp.MOV: _mov,
+    AluOp.NEG: lambda d, s, bits, off: -d,
+}
+
+
 def alu(op: int, is64: bool, off: int, dst: int, src: int) -> int:
-    """The new dst of ALU/ALU64 ``op`` (an :class:`AluOp`, not NEG/END).
+    """The new dst of ALU/ALU64 ``op`` (an :class:`AluOp`, not END).
 
     ``src`` is the operand as the instruction sees it: the source register, or
-    the immediate sign-extended to 64 bits (masked to unsigned).
+    the immediate sign-extended to 64 bits (masked to unsigned).  movsx reads
+    the unmasked ``src`` (its low ``off`` bits).
     """
     bits = 64 if is64 else 32
     mask = M64 if is64 else M32
-    d = dst & mask
-    s = src & mask
-    if op == AluOp.ADD:
-        return (d + s) & mask
-    if op == AluOp.SUB:
-        return (d - s) & mask
-    if op == AluOp.MUL:
-        return (d * s) & mask
-    if op == AluOp.DIV:
-        if off == 1:
-            return sdiv(d, s, bits)
-        return d // s if s else 0
-    if op == AluOp.MOD:
-        if off == 1:
-            return smod(d, s, bits)
-        return d % s if s else d
-    if op == AluOp.OR:
-        return d | s
-    if op == AluOp.AND:
-        return d & s
-    if op == AluOp.XOR:
-        return d ^ s
-    if op == AluOp.LSH:
-        return (d << (s & (bits - 1))) & mask
-    if op == AluOp.RSH:
-        return d >> (s & (bits - 1))
-    if op == AluOp.ARSH:
-        return (sx(d, bits) >> (s & (bits - 1))) & mask
-    if op == AluOp.MOV:
-        if off:  # movsx: sign-extend the low `off` bits of src, then fit the width
-            return sx(src, off) & mask
-        return s
-    if op == AluOp.NEG:
-        return -d & mask
-    raise ValueError(f"not a binary ALU op: {op:#x}")
+    fn = ALU_OPS.get(AluOp(op)) if op in _ALU_VALUES else None
+    if fn is None:
+        raise ValueError(f"not a binary ALU op: {op:#x}")
+    operand = src if op == AluOp.MOV and off else src & mask
+    return fn(dst & mask, operand, bits, off) & mask
+
+
+_ALU_VALUES = frozenset(int(op) for op in AluOp)
 
 
 def endian(opcode: int, imm: int, dst: int) -> int:
@@ -126,36 +140,33 @@ def endian(opcode: int, imm: int, dst: int) -> int:
     return bswap(dst, imm)
 
 
+# Each condition on operands masked to the width (unsigned) and the width.
+JCOND_OPS: dict[JmpOp, Callable[[int, int, int], bool]] = {
+    JmpOp.JEQ: lambda a, b, bits: a == b,
+    JmpOp.JNE: lambda a, b, bits: a != b,
+    JmpOp.JGT: lambda a, b, bits: a > b,
+    JmpOp.JGE: lambda a, b, bits: a >= b,
+    JmpOp.JLT: lambda a, b, bits: a < b,
+    JmpOp.JLE: lambda a, b, bits: a <= b,
+    JmpOp.JSET: lambda a, b, bits: bool(a & b),
+    JmpOp.JSGT: lambda a, b, bits: sx(a, bits) > sx(b, bits),
+    JmpOp.JSGE: lambda a, b, bits: sx(a, bits) >= sx(b, bits),
+    JmpOp.JSLT: lambda a, b, bits: sx(a, bits) < sx(b, bits),
+    JmpOp.JSLE: lambda a, b, bits: sx(a, bits) <= sx(b, bits),
+}
+
+
 def jcond(op: int, is64: bool, a: int, b: int) -> bool:
     """Whether a conditional jump ``op`` is taken for operands ``a`` and ``b``."""
     bits = 64 if is64 else 32
     mask = M64 if is64 else M32
-    a &= mask
-    b &= mask
-    if op == JmpOp.JEQ:
-        return a == b
-    if op == JmpOp.JNE:
-        return a != b
-    if op == JmpOp.JGT:
-        return a > b
-    if op == JmpOp.JGE:
-        return a >= b
-    if op == JmpOp.JLT:
-        return a < b
-    if op == JmpOp.JLE:
-        return a <= b
-    if op == JmpOp.JSET:
-        return bool(a & b)
-    sa, sb = sx(a, bits), sx(b, bits)
-    if op == JmpOp.JSGT:
-        return sa > sb
-    if op == JmpOp.JSGE:
-        return sa >= sb
-    if op == JmpOp.JSLT:
-        return sa < sb
-    if op == JmpOp.JSLE:
-        return sa <= sb
-    raise ValueError(f"not a conditional jump: {op:#x}")
+    fn = JCOND_OPS.get(JmpOp(op)) if op in _JMP_VALUES else None
+    if fn is None:
+        raise ValueError(f"not a conditional jump: {op:#x}")
+    return fn(a & mask, b & mask, bits)
+
+
+_JMP_VALUES = frozenset(int(op) for op in JmpOp)
 
 
 def atomic_result(imm: int, old: int, src: int, r0: int, mask: int) -> tuple[int | None, int]:
