@@ -94,20 +94,32 @@ def load_program(source: Program | bytes | bytearray | str | os.PathLike[str], *
 
 
 def _program_from_elf_bytes(data: bytes, section: str | None, name: str = "<bytes>") -> Program:
-    from .elf.sections import read_code_sections
+    """One program of an ELF object, subprograms linked (``section``: program or section name).
 
-    sections = read_code_sections(data)
-    if not sections:
-        raise PyBpfError(f"{name}: no code section in this ELF object")
+    Objects whose only code is in ``.text`` (plain functions, as the uBPF calling
+    convention uses) have those functions loaded as programs.
+    """
+    from .elf import load_spec
+
+    spec = load_spec(data)
+    if not spec.programs:
+        spec = load_spec(data, prog_types={".text": "syscall"})
+    programs = list(spec.programs.values())
+    if not programs:
+        raise PyBpfError(f"{name}: no program in this ELF object")
     if section is None:
-        chosen = next((s for s in sections if s.size), sections[0])
+        chosen = programs[0]
     else:
-        found = [s for s in sections if s.name == section]
+        found = [p for p in programs if section in (p.name, p.section)]
         if not found:
-            names = ", ".join(s.name for s in sections)
-            raise PyBpfError(f"{name}: no code section {section!r} (have: {names})")
+            have = ", ".join(f"{p.name} ({p.section})" for p in programs)
+            raise PyBpfError(f"{name}: no program or section {section!r} (have: {have})")
         chosen = found[0]
-    return decode(chosen.data, byteorder=chosen.byteorder)
+    if chosen.map_references:
+        maps = sorted({ref.map for ref in chosen.map_references})
+        raise PyBpfError(f"{name}: program {chosen.name!r} uses maps ({', '.join(maps)}); "
+                         "load the object with its maps to run it")
+    return chosen.insns
 
 
 class Vm:
