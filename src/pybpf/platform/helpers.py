@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..isa.helper_ids import HelperId
+from ..maps.spec import MapType
 from .types import ArgSpec, ArgType, RetSpec, RetType, TypeFlag
 
 __all__ = [
@@ -37,46 +38,6 @@ F = TypeFlag
 A = ArgType
 
 
-class MapType:
-    """The ``enum bpf_map_type`` numbers the map rules need.
-
-    The same values as :class:`pybpf.maps.spec.MapType` (a test checks it);
-    not imported from there because the layering rule keeps ``platform`` and
-    ``maps`` apart.  Every function here takes any int, so passing
-    ``pybpf.maps.MapType`` members works.
-    """
-
-    HASH = 1
-    ARRAY = 2
-    PROG_ARRAY = 3
-    PERF_EVENT_ARRAY = 4
-    PERCPU_HASH = 5
-    PERCPU_ARRAY = 6
-    STACK_TRACE = 7
-    CGROUP_ARRAY = 8
-    LRU_PERCPU_HASH = 10
-    ARRAY_OF_MAPS = 12
-    HASH_OF_MAPS = 13
-    DEVMAP = 14
-    SOCKMAP = 15
-    CPUMAP = 16
-    XSKMAP = 17
-    SOCKHASH = 18
-    CGROUP_STORAGE = 19
-    REUSEPORT_SOCKARRAY = 20
-    PERCPU_CGROUP_STORAGE = 21
-    QUEUE = 22
-    STACK = 23
-    SK_STORAGE = 24
-    DEVMAP_HASH = 25
-    RINGBUF = 27
-    INODE_STORAGE = 28
-    TASK_STORAGE = 29
-    BLOOM_FILTER = 30
-    USER_RINGBUF = 31
-    CGRP_STORAGE = 32
-
-# Shorthands for the argument kinds the kernel spells most often.
 ANY = ArgSpec(A.ARG_ANYTHING)
 CTX = ArgSpec(A.ARG_PTR_TO_CTX)
 CTX_OR_NULL = ArgSpec(A.ARG_PTR_TO_CTX, F.PTR_MAYBE_NULL)
