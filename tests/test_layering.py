@@ -19,12 +19,12 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pybpf"
 LAYERS: dict[str, float] = {
     "errors": 0,
     "isa": 1,
-    "asm": 2, "cbpf": 2, "maps": 2, "testdata": 2,
+    "asm": 2, "cbpf": 2, "maps": 2, "testdata": 2, "pcap": 2,
     # The platform says which map types each helper takes, so it sits just above maps.
     "platform": 2.5,
     "elf": 3, "runtime": 3, "kernel": 3,
     "interp": 4, "jit": 4, "verifier": 4,
-    "vm": 5, "bench": 5, "conformance_plugin": 5,
+    "vm": 5, "bench": 5, "conformance_plugin": 5, "objects": 5,
     "__init__": 6,
     "cli": 7,
 }

@@ -35,7 +35,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ..isa import OPCODES, AluOp, Class, Form, Insn, JmpOp, Mode, PseudoSrc
+from ..isa import OPCODES, AluOp, Class, Form, Insn, JmpOp, Mode
 from . import semantics as sem
 from .loader import Loaded, Subprog
 from .state import RunState, Stop, callx_id
@@ -275,7 +275,7 @@ class _SubprogGen:
         elif form is Form.END:
             self.endian(insn, ind)
         elif form is Form.LD_IMM64:
-            const = insn.jump_target(pc) if insn.src == PseudoSrc.FUNC else insn.imm
+            const = self.loaded.imm64(pc, insn)
             self.emit(ind, f"{d} = {const:#x}")
         elif form in (Form.LD_ABS, Form.LD_IND):
             self.uses.add("packet_load")

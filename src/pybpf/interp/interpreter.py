@@ -16,7 +16,7 @@ from ..isa import Program
 from ..runtime.helpers import HelperRegistry
 from ..runtime.memory import MASK64, Memory
 from .compiler import SubprogFn, compile_program
-from .loader import MAX_SLOTS, Loaded, load
+from .loader import MAX_SLOTS, Loaded, Resolver, load
 from .result import ExecResult, TraceStep
 from .state import RunState, Stop
 from .stepper import step_run
@@ -52,12 +52,12 @@ class Interpreter:
 
     def __init__(self, program: Program, *, helpers: HelperRegistry | None = None,
                  budget: int = 1_000_000, max_call_depth: int = MAX_CALL_DEPTH,
-                 max_insns: int = MAX_SLOTS) -> None:
+                 max_insns: int = MAX_SLOTS, resolver: Resolver | None = None) -> None:
         self.program = program
         self.budget = budget
         self.max_call_depth = max_call_depth
         self._loaded: Loaded = load(program, helpers if helpers is not None else HelperRegistry(),
-                                    max_slots=max_insns)
+                                    max_slots=max_insns, resolver=resolver)
         self._fns: list[SubprogFn] | None = None
         if len(program) <= COMPILE_LIMIT:
             try:
@@ -84,6 +84,7 @@ class Interpreter:
         """
         limit = self.budget if budget is None else budget
         state = RunState(memory, self.program, self._loaded.helpers, limit, self.max_call_depth)
+        state.invoke = lambda pc, args: self._invoke(state, pc, args)
         try:
             if packet is not None:
                 state.packet = memory.add("packet", bytearray(packet), kind="packet", writable=False)
@@ -106,6 +107,28 @@ class Interpreter:
             return ExecResult(final[0], final, count, tuple(steps) if steps is not None else None)
         finally:
             state.release()
+
+    def _invoke(self, state: RunState, pc: int, args: tuple[int, ...]) -> int:
+        """Call the subprogram starting at ``pc`` with r1-r5 = ``args``; returns its r0.
+
+        The entry point for helpers that call back into the program (bpf_loop,
+        for_each_map_elem ...): the callback gets a fresh stack frame, as a
+        bpf-to-bpf call would, and its own instruction budget.
+        """
+        sp = next((s for s in self._loaded.subprogs if s.start == pc), None)
+        if sp is None:
+            raise VmError(f"callback target {pc} is not the start of a subprogram", pc=state.ctx.pc)
+        regs = [0, *(a & MASK64 for a in args[:5]), *([0] * (5 - len(args[:5]))), 0, 0, 0, 0, 0]
+        regs[10] = state.push_frame(state.ctx.pc)
+        depth = len(state.frames)
+        try:
+            if self._fns is None:
+                out, _ = step_run(state, self._loaded, regs, pc, state.budget)
+                return out[0]
+            return self._fns[sp.index](*regs, 0, state)[0]
+        finally:
+            while len(state.frames) >= depth:  # the callback's frame (and any a fault left)
+                state.pop_frame()
 
     def _budget_slow(self, state: RunState, pc: int, done: int, frame: dict[str, int]) -> None:
         """The compiled code found the budget runs out inside the segment at ``pc``.

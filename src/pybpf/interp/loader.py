@@ -8,15 +8,25 @@ checks that need an environment pybpf does not have yet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
-from ..errors import DecodeError, UnknownHelperError
+from ..errors import DecodeError, PyBpfError, UnknownHelperError
 from ..isa import OPCODES, CallSrc, Form, Insn, Program, PseudoSrc, validate
 from ..runtime.helpers import Helper, HelperRegistry
 
-__all__ = ["MAX_SLOTS", "Loaded", "Subprog", "load"]
+__all__ = ["MAP_PSEUDO_SRCS", "MAX_SLOTS", "Loaded", "Resolver", "Subprog", "load"]
 
 MAX_SLOTS = 1_000_000  # kernel BPF_COMPLEXITY_LIMIT_INSNS
+
+# LD_IMM64 sources that name a map: the runtime resolves them at load time,
+# as the kernel's resolve_pseudo_ldimm64() turns fds into map addresses.
+MAP_PSEUDO_SRCS = frozenset({PseudoSrc.MAP_FD, PseudoSrc.MAP_VALUE, PseudoSrc.MAP_IDX,
+                             PseudoSrc.MAP_IDX_VALUE})
+
+Resolver = Callable[[int, Insn], int]
+"""``resolver(pc, insn) -> value``: the 64-bit value a map LD_IMM64 loads (a map
+pointer or a pointer into a map value).  It raises a PyBpfError to refuse."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,16 @@ class Loaded:
     program: Program
     subprogs: tuple[Subprog, ...]
     helpers: dict[int, Helper]  # snapshot of the registry at load time
+    # pc -> resolved value of each map LD_IMM64 (empty without a resolver)
+    consts: Mapping[int, int] = field(default_factory=dict)
+
+    def imm64(self, pc: int, insn: Insn) -> int:
+        """The value the LD_IMM64 at ``pc`` loads (FUNC: the callee's pc)."""
+        if insn.src == PseudoSrc.FUNC:
+            target = insn.jump_target(pc)
+            assert target is not None
+            return target
+        return self.consts.get(pc, insn.imm)
 
     def subprog_at(self, pc: int) -> Subprog:
         for sp in self.subprogs:
@@ -45,11 +65,14 @@ def _reject(reason: str, pc: int) -> DecodeError:
     return DecodeError(reason, pc=pc)
 
 
-def load(program: Program, helpers: HelperRegistry, *, max_slots: int = MAX_SLOTS) -> Loaded:
+def load(program: Program, helpers: HelperRegistry, *, max_slots: int = MAX_SLOTS,
+         resolver: Resolver | None = None) -> Loaded:
     """Check ``program`` and split it into subprograms, or raise naming the pc.
 
     ``max_slots`` is the size limit: the kernel's 1,000,000 by default; a
     harness that emulates another runtime's profile (uBPF: 65536) lowers it.
+    ``resolver`` gives the value of map LD_IMM64s (pseudo sources 1, 2, 5, 6);
+    without one they are refused.
     """
     if len(program) == 0:
         raise DecodeError("empty program")
@@ -72,17 +95,34 @@ def load(program: Program, helpers: HelperRegistry, *, max_slots: int = MAX_SLOT
     subprogs = tuple(Subprog(i, bounds[i], bounds[i + 1]) for i in range(len(ordered)))
 
     snapshot: dict[int, Helper] = {}
+    consts: dict[int, int] = {}
     for sp in subprogs:
         for pc in range(sp.start, sp.end):
             if program.index_of(pc) is not None:
-                _check_insn(pc, program.at(pc), sp, helpers, snapshot)
+                insn = program.at(pc)
+                if resolver is not None and OPCODES[insn.opcode].form is Form.LD_IMM64 \
+                        and insn.src in MAP_PSEUDO_SRCS:
+                    consts[pc] = _resolve(resolver, pc, insn)
+                    continue
+                _check_insn(pc, insn, sp, helpers, snapshot)
         last_pc = _last_pc(program, sp)
         last = program.at(last_pc)
         if OPCODES[last.opcode].form not in (Form.EXIT, Form.JA):
             raise _reject("last insn is not an exit or jmp", last_pc)
     for hid in helpers:
         snapshot.setdefault(hid, helpers[hid])  # callx may reach any registered helper
-    return Loaded(program, subprogs, snapshot)
+    return Loaded(program, subprogs, snapshot, consts)
+
+
+def _resolve(resolver: Resolver, pc: int, insn: Insn) -> int:
+    try:
+        value = resolver(pc, insn)
+    except PyBpfError as exc:
+        if exc.pc is None:
+            exc.pc = pc
+            exc.args = (exc._format(),)
+        raise
+    return value & ((1 << 64) - 1)
 
 
 def _last_pc(program: Program, sp: Subprog) -> int:

@@ -9,6 +9,8 @@ cache miss, helper calls, frame push/pop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..errors import (
     BudgetExceededError,
     CallDepthError,
@@ -43,7 +45,7 @@ class Stop(Exception):
 
 
 class RunState:
-    __slots__ = ("_ctx", "budget", "frames", "helpers", "max_depth", "mem", "packet", "program")
+    __slots__ = ("_ctx", "budget", "frames", "helpers", "invoke", "max_depth", "mem", "packet", "program")
 
     def __init__(self, mem: Memory, program: Program, helpers: dict[int, Helper], budget: int,
                  max_depth: int) -> None:
@@ -55,12 +57,16 @@ class RunState:
         self._ctx: HelperContext | None = None
         self.frames: list[Region] = []
         self.packet: Region | None = None
+        # Set by the interpreter: invoke(pc, (r1, ..., r5)) -> r0 calls a subprogram.
+        self.invoke: Callable[[int, tuple[int, ...]], int] | None = None
 
     @property
     def ctx(self) -> HelperContext:
         """The helper context, made on the first helper call (most runs never need it)."""
         if self._ctx is None:
             self._ctx = HelperContext(memory=self.mem, program=self.program)
+            # Helpers that call back into the program (bpf_loop) find the entry point here.
+            self._ctx.state["call_subprog"] = self.call_subprog
         return self._ctx
 
     # -- memory -----------------------------------------------------------------------
@@ -109,7 +115,13 @@ class RunState:
         if helper is None:
             raise UnknownHelperError(f"call to unknown helper {hid}", pc=pc,
                                      insn=insn_text(self.program.at(pc)))
-        return call_helper(helper, self.ctx, pc, insn_text(self.program.at(pc)), r1, r2, r3, r4, r5)
+        return call_helper(helper, self.ctx, pc, lambda: insn_text(self.program.at(pc)), r1, r2, r3, r4, r5)
+
+    def call_subprog(self, pc: int, *args: int) -> int:
+        """Run the subprogram at ``pc`` with r1.. = ``args`` (at most 5); its r0."""
+        if self.invoke is None:
+            raise HelperError("this run cannot call back into the program", pc=pc)
+        return self.invoke(pc, args)
 
     def is_unwind(self, hid: int) -> bool:
         helper = self.helpers.get(hid)

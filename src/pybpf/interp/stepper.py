@@ -15,7 +15,7 @@ depending on them, but both engines must agree):
 
 from __future__ import annotations
 
-from ..isa import OPCODES, AluOp, Class, Form, Mode, PseudoSrc
+from ..isa import OPCODES, AluOp, Class, Form, Mode
 from . import semantics as sem
 from .loader import Loaded
 from .result import TraceStep
@@ -60,12 +60,8 @@ def step_run(state: RunState, loaded: Loaded, regs: list[int], pc: int, budget: 
         elif form is Form.END:
             regs[insn.dst] = sem.endian(insn.opcode, insn.imm, regs[insn.dst])
         elif form is Form.LD_IMM64:
-            if insn.src == PseudoSrc.FUNC:
-                target = insn.jump_target(pc)
-                assert target is not None
-                regs[insn.dst] = target  # a "function pointer" is the callee's pc
-            else:
-                regs[insn.dst] = insn.imm
+            # a "function pointer" is the callee's pc; map loads were resolved at load time
+            regs[insn.dst] = loaded.imm64(pc, insn)
         elif form in (Form.LD_ABS, Form.LD_IND):
             offset = insn.imm + (regs[insn.src] if form is Form.LD_IND else 0)
             value = state.packet_load(offset, info.nbytes)

@@ -116,20 +116,23 @@ class HelperRegistry:
         return new
 
 
-def call_helper(helper: Helper, ctx: HelperContext, pc: int, insn: str | None,
+def call_helper(helper: Helper, ctx: HelperContext, pc: int, insn: str | Callable[[], str] | None,
                 r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
     """Run ``helper`` for the call at ``pc``; its exceptions become HelperError.
 
     A PyBpfError raised by the helper (e.g. a MemoryAccessError from a checked
     access) is wrapped too, so the caller always sees which call failed, and
-    the original stays reachable as ``__cause__``.
+    the original stays reachable as ``__cause__``.  ``insn`` may be a callable
+    giving the instruction's text: formatting it costs more than most helper
+    calls, so it is only done when the call fails.
     """
     ctx.pc = pc
     try:
         result = helper.fn(ctx, r1, r2, r3, r4, r5)
         return int(result) & MASK64
     except PyBpfError as exc:
-        raise HelperError(f"helper {helper.name} ({helper.id}) failed: {exc}", pc=pc, insn=insn) from exc
+        raise HelperError(f"helper {helper.name} ({helper.id}) failed: {exc}", pc=pc,
+                          insn=insn() if callable(insn) else insn) from exc
     except Exception as exc:  # any bug or bad argument in a helper must not escape raw
         raise HelperError(f"helper {helper.name} ({helper.id}) failed: {type(exc).__name__}: {exc}",
-                          pc=pc, insn=insn) from exc
+                          pc=pc, insn=insn() if callable(insn) else insn) from exc
