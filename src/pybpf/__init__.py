@@ -28,6 +28,7 @@ from .errors import (
     VmError,
 )
 from .isa import Insn, Program, decode, encode
+from .objects import BpfObject, BpfProgram, TestRunResult, load_object
 from .runtime import HelperRegistry, Memory
 from .vm import RunResult, Vm, load_program, run
 
@@ -38,6 +39,8 @@ __all__ = [
     "Insn", "Program", "decode", "encode", "assemble", "disassemble", "format_insn", "load_program",
     # running
     "Vm", "RunResult", "run", "Memory", "HelperRegistry",
+    # objects with maps, test runs
+    "load_object", "BpfObject", "BpfProgram", "TestRunResult",
     # errors
     "PyBpfError", "AsmError", "BudgetExceededError", "CallDepthError", "DecodeError", "ElfError",
     "EncodeError", "HelperError", "KernelError", "MemoryAccessError", "UnknownHelperError", "VmError",
