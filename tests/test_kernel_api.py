@@ -171,3 +171,17 @@ def test_forgotten_objects_close_their_fds() -> None:
     del m, p  # no close(): the finalizers do it
     gc.collect()
     assert _fd_count() == before
+
+
+def test_maps_with_zero_sized_keys_or_values_are_the_kernels_to_judge() -> None:
+    if not kernel.available():
+        pytest.skip(f"bpf() unavailable: {kernel.unavailable_reason()}")
+    from pybpf.kernel.syscall import BpfMap
+
+    with BpfMap(map_type=27, key_size=0, value_size=0, max_entries=4096, name="rb"):  # ringbuf
+        pass
+    with BpfMap(map_type=30, key_size=0, value_size=4, max_entries=16, map_extra=3):  # bloom filter
+        pass
+    with pytest.raises(KernelError) as exc:
+        BpfMap(map_type=2, key_size=0, value_size=4)  # an array needs a 4-byte key
+    assert exc.value.errno == errno.EINVAL

@@ -83,6 +83,11 @@ class _MapCreateAttr(ctypes.Structure):
         ("numa_node", ctypes.c_uint32),
         ("map_name", ctypes.c_char * 16),
         ("map_ifindex", ctypes.c_uint32),
+        ("btf_fd", ctypes.c_uint32),
+        ("btf_key_type_id", ctypes.c_uint32),
+        ("btf_value_type_id", ctypes.c_uint32),
+        ("btf_vmlinux_value_type_id", ctypes.c_uint32),
+        ("map_extra", ctypes.c_uint64),
     ]
 
 
@@ -222,13 +227,17 @@ class BpfMap(_FdOwner):
     """
 
     def __init__(self, *, value_size: int, max_entries: int = 1, key_size: int = 4,
-                 map_type: int = BPF_MAP_TYPE_ARRAY, flags: int = 0, name: str = "") -> None:
+                 map_type: int = BPF_MAP_TYPE_ARRAY, flags: int = 0, name: str = "",
+                 inner_map_fd: int = 0, map_extra: int = 0) -> None:
+        # Sizes of 0 are valid for some types (ring buffers, queues, stacks, bloom
+        # filters): only the field widths are checked here, the kernel decides the rest.
         for field_name, v in (("key_size", key_size), ("value_size", value_size),
                               ("max_entries", max_entries)):
-            if not 0 < v < (1 << 32):
+            if not 0 <= v < (1 << 32):
                 raise KernelError(f"BPF_MAP_CREATE: {field_name} {v} out of range", errno=_errno.EINVAL)
         attr = _MapCreateAttr(map_type=map_type, key_size=key_size, value_size=value_size,
-                              max_entries=max_entries, map_flags=flags, map_name=_name(name))
+                              max_entries=max_entries, map_flags=flags, map_name=_name(name),
+                              inner_map_fd=inner_map_fd, map_extra=map_extra)
         super().__init__(_syscall(_MAP_CREATE, attr, "BPF_MAP_CREATE"))
         self.key_size = key_size
         self.value_size = value_size
