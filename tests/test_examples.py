@@ -294,9 +294,8 @@ def _fold(value: bytes, value_size: int) -> list[int]:
 @needs_objects
 @pytest.mark.parametrize("name", NAMES)
 def test_pybpf_matches_the_kernel_packet_by_packet(name: str) -> None:
-    from pybpf.objects import load_object
-
     from kernel_objects import KernelObject, possible_cpus
+    from pybpf.objects import load_object
 
     spec = load_spec(EXAMPLES / f"{name}.o")
     obj = load_object(EXAMPLES / f"{name}.o", num_cpus=possible_cpus())
