@@ -1,4 +1,4 @@
-"""The shared conformance suites, run in place through pybpf's interpreter.
+"""The shared conformance suites, run in place through pybpf's interpreter and its JIT.
 
 * ``bpf_conformance/*.data``: all 313 (CPU v4, callx included) must pass.
 * ``ubpf/**/*.data``: every runnable test passes, with uBPF's test helpers
@@ -6,6 +6,8 @@
   MemoryAccessError for the four whose result is 0xffffffffffffffff).
 
 Files are parsed by :mod:`pybpf.testdata` and assembled by :mod:`pybpf.asm`.
+Every file runs on each engine of :data:`ENGINES` (the JIT where llvmlite is
+installed), with the same expectations.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from pybpf.errors import MemoryAccessError, PyBpfError, VmError
 from pybpf.interp import MAX_SLOTS, Interpreter
 from pybpf.isa import Program, decode
 from pybpf.runtime import Memory, ubpf_test_helpers
+
+try:
+    from pybpf.jit import JitProgram
+except ImportError:  # pragma: no cover - llvmlite missing: the JIT runs are skipped
+    JitProgram = None  # type: ignore[assignment,misc]
 
 testdata = pytest.importorskip("pybpf.testdata")
 asm = pytest.importorskip("pybpf.asm")
@@ -57,18 +64,26 @@ def _files() -> list[object]:
 UBPF_MAX_INSNS = 65536
 
 
-def _load(df: object) -> Interpreter:
+ENGINES = [
+    pytest.param("interp", id="interp"),
+    pytest.param("jit", id="jit",
+                 marks=pytest.mark.skipif(JitProgram is None, reason="llvmlite is not installed")),
+]
+
+
+def _load(df: object, engine: str = "interp") -> Interpreter | JitProgram:
     """Assemble or decode, then load: every load-time rejection happens here."""
     ubpf = "/ubpf/" in Path(df.path).as_posix()  # type: ignore[attr-defined]
     if df.raw:  # type: ignore[attr-defined]
         program: Program = decode(df.raw_bytes())  # type: ignore[attr-defined]
     else:
         program = asm.assemble(df.asm, syntax="ubpf")  # type: ignore[attr-defined]
-    return Interpreter(program, helpers=ubpf_test_helpers(),
-                       max_insns=UBPF_MAX_INSNS if ubpf else MAX_SLOTS)
+    engine_cls = JitProgram if engine == "jit" else Interpreter
+    return engine_cls(program, helpers=ubpf_test_helpers(),
+                      max_insns=UBPF_MAX_INSNS if ubpf else MAX_SLOTS)
 
 
-def _run(interp: Interpreter, mem: bytes | None) -> int:
+def _run(interp: Interpreter | JitProgram, mem: bytes | None) -> int:
     memory = Memory()
     r1 = r2 = 0
     if mem:
@@ -84,8 +99,9 @@ def test_suite_sizes() -> None:
     assert len(list((CONF / "ubpf").rglob("*.data"))) == 104
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("path", _files())
-def test_data_file(path: Path) -> None:
+def test_data_file(path: Path, engine: str) -> None:
     df = testdata.parse_data_file(path)
     kind = df.kind
     if kind == "pyelf":
@@ -95,30 +111,31 @@ def test_data_file(path: Path) -> None:
     if kind == "none":
         pytest.skip("no program, or no result/error")
     if kind == "reload":  # load twice without unloading: the second load must fail
-        _load(df)
+        _load(df, engine)
         with pytest.raises(PyBpfError):
-            _load(df)
+            _load(df, engine)
         return
     if kind == "unload":  # load, unload, load again, run
-        _load(df)
-        assert _run(_load(df), df.mem) == (df.result or 0)
+        _load(df, engine)
+        assert _run(_load(df, engine), df.mem) == (df.result or 0)
         return
     must_reject = path.parent.name == "errors"
     if not must_reject:
         assert df.error is None, "a non-error test with an expected error"
-        assert _run(_load(df), df.mem) == df.result
+        assert _run(_load(df, engine), df.mem) == df.result
         return
     if df.result == RUNTIME_FAILURE:
-        interp = _load(df)  # loads fine; the run must fault
+        interp = _load(df, engine)  # loads fine; the run must fault
         with pytest.raises(MemoryAccessError):
             _run(interp, df.mem)
         return
     with pytest.raises(PyBpfError):
-        _load(df)
+        _load(df, engine)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("path", sorted(OWN_ERRORS.glob("*.data")), ids=lambda p: p.name)
-def test_pybpf_error_file(path: Path) -> None:
+def test_pybpf_error_file(path: Path, engine: str) -> None:
     """pybpf's own error cases: the exact message (an ``error pattern`` regex) at load or run time.
 
     As in uBPF's harness, a result of 0xffffffffffffffff means the failure happens at run time.
@@ -126,10 +143,10 @@ def test_pybpf_error_file(path: Path) -> None:
     df = testdata.parse_data_file(path)
     assert df.error is not None and df.error_is_pattern
     if df.result == RUNTIME_FAILURE:
-        interp = _load(df)
+        interp = _load(df, engine)
         with pytest.raises(VmError) as info:
             _run(interp, df.mem)
     else:
         with pytest.raises(PyBpfError) as info:
-            _load(df)
+            _load(df, engine)
     assert re.search(df.error, str(info.value)), str(info.value)

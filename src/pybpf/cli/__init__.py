@@ -17,11 +17,11 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import asm_cmds, bench_cmd, obj_cmds, run_cmd, testrun_cmd, verify_cmd
+    from . import asm_cmds, bench_cmd, cbpf_cmds, jit_cmd, obj_cmds, run_cmd, testrun_cmd, verify_cmd
 
     parser = argparse.ArgumentParser(prog="pybpf", description="eBPF as Linux defines it, from Python.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (asm_cmds, run_cmd, bench_cmd, testrun_cmd, obj_cmds, verify_cmd):
+    for module in (asm_cmds, run_cmd, bench_cmd, testrun_cmd, obj_cmds, cbpf_cmds, verify_cmd, jit_cmd):
         module.register(sub)
     return parser
 
