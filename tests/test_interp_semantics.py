@@ -422,3 +422,12 @@ def test_bench_programs(name: str, tmp_path: Path) -> None:
     assert (res.r0, res.insns) == (int(expected["ret"], 16), expected["insns"])
     again = interp.run(memory, r1=region.base, r2=len(mem))  # repeated runs give the same value
     assert (again.r0, again.insns) == (res.r0, res.insns)
+
+
+def test_run_ending_inside_the_budget_replay_counts_every_instruction() -> None:
+    # The generated code replays the last segment step by step when the budget is
+    # nearly spent; a run that ends there (LD_ABS without a packet) must still count
+    # the instructions executed before the replay.
+    prog = Program([Insn(0x4D, 0, 0, -1), Insn(0xAF), Insn(0x30), Insn(0x95)])
+    interp = Interpreter(prog, budget=3)
+    assert interp.run(Memory()).insns == interp.run(Memory(), trace=True).insns == 3

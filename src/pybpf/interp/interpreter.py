@@ -138,6 +138,9 @@ class Interpreter:
         exact instruction.  Never returns normally.
         """
         regs = [frame[f"r{i}"] for i in range(11)]  # the generated function's locals
-        step_run(state, self._loaded, regs, pc, state.budget - done)
+        try:
+            step_run(state, self._loaded, regs, pc, state.budget - done)
+        except Stop as stop:  # the run ended inside the replay (LD_ABS out of bounds, unwind)
+            raise Stop(stop.regs, stop.insns + done) from None
         raise BudgetExceededError(  # pragma: no cover - a segment never ends inside its budget
             f"instruction budget of {state.budget} exhausted", pc=pc)
