@@ -80,14 +80,15 @@ def test_budget_stops_a_runaway_program(capsys: pytest.CaptureFixture[str], tmp_
 
 
 @pytest.mark.skipif(not (SHARED_BENCH / "expected.json").is_file(), reason="../shared/bench is absent")
-def test_python_m_pybpf_bench_speaks_run_bench_protocol(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["interp", "jit", "jit-trusted"])
+def test_python_m_pybpf_bench_speaks_run_bench_protocol(tmp_path: Path, engine: str) -> None:
     # nop.c compiled by clang is "r0 = *(u64 *)(r1 + 0); exit": written by hand so this
     # test does not need clang.
     code = tmp_path / "nop.bin"
     code.write_bytes(bytes.fromhex("7910000000000000" "9500000000000000"))
     proc = subprocess.run(
         [sys.executable, "-m", "pybpf.bench", str(code), str(SHARED_BENCH / "inputs" / "nop.mem"),
-         "--samples", "3"],
+         "--samples", "3", "--engine", engine],
         capture_output=True, text=True, check=True,
     )
     doc = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -95,3 +96,4 @@ def test_python_m_pybpf_bench_speaks_run_bench_protocol(tmp_path: Path) -> None:
     assert doc["ret"] == expected["ret"]
     assert doc["insns"] == expected["insns"]
     assert doc["ns_median"] > 0
+    assert doc["runtime"] == f"pybpf-{engine}"

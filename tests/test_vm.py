@@ -96,3 +96,21 @@ def test_kernel_engine_gives_the_interpreters_answer() -> None:
     assert (theirs.r0, theirs.mem) == (mine.r0, mine.mem) == (0x1122334455667788 + 10, b"\x63" + data[1:])
     with pytest.raises(pybpf.PyBpfError):
         pybpf.run(prog, data, engine="kernel", trace=True)
+
+
+def test_jit_engine_gives_the_interpreters_answer() -> None:
+    from pybpf.jit import available
+
+    if not available():
+        pytest.skip("llvmlite is not installed")
+    data = bytes(range(1, 11))
+    mine = pybpf.run(SUM_BYTES, data, engine="interp")
+    jitted = pybpf.run(SUM_BYTES, data, engine="jit")
+    assert jitted.engine == "jit"
+    assert (jitted.r0, jitted.mem, jitted.regs, jitted.insns) == (mine.r0, mine.mem, mine.regs, mine.insns)
+    assert pybpf.Vm(SUM_BYTES).engine == "jit"  # auto prefers the JIT
+    traced = pybpf.Vm(SUM_BYTES, engine="jit").run(data, trace=True)
+    assert traced.engine == "interp" and traced.trace is not None  # traces come from the interpreter
+    with pytest.raises(pybpf.MemoryAccessError) as exc:
+        pybpf.run("r0 = *(u64 *)(r1 + 8)\nexit", b"1234", engine="jit")
+    assert exc.value.pc == 0

@@ -11,8 +11,10 @@
   memory access checked);
 * ``"kernel"``: the running kernel, through ``bpf()`` and ``BPF_PROG_TEST_RUN``
   (root only; the memory is the value of a one-element array map);
-* ``"auto"`` (default): the best userspace engine available (today the
-  interpreter).
+* ``"jit"``: native code through LLVM (llvmlite), every access checked
+  against the same regions as the interpreter, the same results;
+* ``"auto"`` (default): the JIT when llvmlite is installed, else the
+  interpreter.  A run with ``trace=True`` always uses the interpreter.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from .isa import Program, decode
 from .runtime.helpers import HelperRegistry
 
 if TYPE_CHECKING:
-    from .interp import TraceStep
+    from .interp import Interpreter, TraceStep
+    from .jit import JitProgram
 
 __all__ = ["ENGINES", "RunResult", "Vm", "load_program", "run"]
 
-ENGINES = ("auto", "interp", "kernel")
+ENGINES = ("auto", "interp", "jit", "kernel")
 
 _ELF_MAGIC = b"\x7fELF"
 
@@ -136,13 +139,19 @@ class Vm:
         if engine not in ENGINES:
             raise PyBpfError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
         self.program = load_program(program, section=section)
-        self.engine = "interp" if engine == "auto" else engine
+        if engine == "auto":
+            engine = "jit" if _jit_available() else "interp"
+        self.engine = engine
         self.budget = budget
-        self._interp = None
-        if self.engine == "interp":
-            from .interp import Interpreter
+        self._helpers = helpers or HelperRegistry()
+        self._interp: Interpreter | None = None
+        self._jit: JitProgram | None = None
+        if self.engine == "jit":
+            from .jit import JitProgram
 
-            self._interp = Interpreter(self.program, helpers=helpers or HelperRegistry(), budget=budget)
+            self._jit = JitProgram(self.program, helpers=self._helpers, budget=budget)
+        elif self.engine == "interp":
+            self._interp = self._interpreter()
         elif helpers is not None:
             raise PyBpfError("the kernel engine calls the kernel's own helpers; helpers= is not allowed")
 
@@ -161,22 +170,41 @@ class Vm:
             return RunResult(r0=krun.r0, mem=krun.mem if mem is not None else None, engine="kernel")
         from .runtime.memory import Memory
 
-        assert self._interp is not None
         memory = Memory()
         r1 = r2 = 0
         region = None
         if mem is not None:
             region = memory.add("mem", bytearray(mem))
             r1, r2 = region.base, len(mem)
-        res = self._interp.run(memory, r1=r1, r2=r2, trace=trace, packet=packet)
+        if self._jit is not None and not trace:
+            res = self._jit.run(memory, r1=r1, r2=r2, packet=packet)
+            engine = "jit"
+        else:  # traces come from the interpreter's per-instruction stepper
+            if self._interp is None:
+                self._interp = self._interpreter()
+            res = self._interp.run(memory, r1=r1, r2=r2, trace=trace, packet=packet)
+            engine = "interp"
         return RunResult(
             r0=res.r0,
             mem=bytes(region.buffer) if region is not None else None,
             regs=tuple(res.regs),
             insns=res.insns,
             trace=tuple(res.trace) if res.trace is not None else None,
-            engine="interp",
+            engine=engine,
         )
+
+    def _interpreter(self) -> Interpreter:
+        from .interp import Interpreter
+
+        return Interpreter(self.program, helpers=self._helpers, budget=self.budget)
+
+
+def _jit_available() -> bool:
+    try:
+        from .jit import available
+    except ImportError:  # pragma: no cover - the jit package itself is always there
+        return False
+    return bool(available())
 
 
 def run(program: Program | bytes | str | os.PathLike[str], mem: bytes | bytearray | None = None, *,

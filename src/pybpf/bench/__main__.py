@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("mem", type=Path, help="input memory file (r1 = its address, r2 = its length)")
     # run_bench.py's own usage example passes the engine as a third word
     ap.add_argument("engine_pos", nargs="?", help=argparse.SUPPRESS)
-    ap.add_argument("--engine", default="interp", choices=["interp", "auto"])
+    ap.add_argument("--engine", default="interp", choices=["interp", "jit", "jit-trusted", "auto"])
     ap.add_argument("--samples", type=int, default=15)
     args = ap.parse_args(argv)
     engine = args.engine_pos or args.engine

@@ -27,6 +27,7 @@ class TimingResult:
     batch: int
     samples: int
     engine: str
+    compile_ms: float | None = None
 
     @property
     def ns_per_insn(self) -> float | None:
@@ -41,14 +42,30 @@ class TimingResult:
             "insns": self.insns,
             "batch": self.batch,
             "samples": self.samples,
+            **({"compile_ms": round(self.compile_ms, 1)} if self.compile_ms is not None else {}),
         }
 
 
 def time_program(program: Program, mem: bytes, *, engine: str = "interp", samples: int = 15,
                  min_sample_ns: int = 20_000_000, max_batch: int = 1 << 20) -> TimingResult:
-    """Run ``program`` with r1 = memory, r2 = its length, and time it."""
-    if engine not in ("interp", "auto"):
-        raise PyBpfError(f"engine {engine!r} cannot be timed by pybpf.bench yet")
+    """Run ``program`` with r1 = memory, r2 = its length, and time it.
+
+    ``engine``: ``interp``, ``jit`` (checked), ``jit-trusted`` (no access
+    checks, as for a verified program) or ``auto`` (the JIT when available).
+    """
+    if engine == "auto":
+        from ..jit import available
+
+        engine = "jit" if available() else "interp"
+    if engine in ("jit", "jit-trusted"):
+        from ..jit.timing import time_jit
+
+        jt = time_jit(program, mem, mode="trusted" if engine == "jit-trusted" else "checked",
+                      samples=samples, min_sample_ns=min_sample_ns)
+        return TimingResult(ret=jt.ret, ns_median=jt.ns_median, ns_min=jt.ns_min, insns=jt.insns,
+                            batch=jt.batch, samples=jt.samples, engine=engine, compile_ms=jt.compile_ms)
+    if engine != "interp":
+        raise PyBpfError(f"unknown engine {engine!r} (interp, jit, jit-trusted, auto)")
     from ..interp import Interpreter
     from ..runtime.memory import Memory
 

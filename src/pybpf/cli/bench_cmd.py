@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--shared", type=Path, help="path to shared/bench (default: ../shared/bench)")
     p.add_argument("--only", help="comma-separated benchmark names")
-    p.add_argument("--engine", default="interp", choices=["interp", "auto"])
+    p.add_argument("--engine", default="interp", choices=["interp", "jit", "jit-trusted", "auto"])
     p.add_argument("--samples", type=int, default=11, help="samples per measurement (median taken)")
     p.add_argument("--rounds", type=int, default=1, help="measure each bench this many times")
     p.add_argument("--json", action="store_true", help="print the rows as JSON lines instead of a table")
