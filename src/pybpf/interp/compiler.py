@@ -36,8 +36,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..isa import OPCODES, AluOp, Class, Form, Insn, JmpOp, Mode
+from ..runtime.loader import Loaded, Subprog
 from . import semantics as sem
-from .loader import Loaded, Subprog
 from .state import RunState, Stop, callx_id
 
 __all__ = ["SubprogFn", "compile_program", "generate_source"]

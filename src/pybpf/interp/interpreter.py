@@ -14,9 +14,9 @@ import struct
 from ..errors import BudgetExceededError, VmError
 from ..isa import Program
 from ..runtime.helpers import HelperRegistry
+from ..runtime.loader import MAX_SLOTS, Loaded, Resolver, load
 from ..runtime.memory import MASK64, Memory
 from .compiler import SubprogFn, compile_program
-from .loader import MAX_SLOTS, Loaded, Resolver, load
 from .result import ExecResult, TraceStep
 from .state import RunState, Stop
 from .stepper import step_run

@@ -16,8 +16,8 @@ depending on them, but both engines must agree):
 from __future__ import annotations
 
 from ..isa import OPCODES, AluOp, Class, Form, Mode
+from ..runtime.loader import Loaded
 from . import semantics as sem
-from .loader import Loaded
 from .result import TraceStep
 from .state import RunState, Stop, callx_id
 

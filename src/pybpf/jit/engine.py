@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import PyBpfError
 from ..isa import Program
+from ..runtime.loader import MAX_SLOTS, Loaded, Resolver, load
 from .irgen import IrOptions, build_module, build_prefix_module
-from .loader import MAX_SLOTS, Layout, Resolver, check
 
 __all__ = ["CompiledProgram", "JitUnavailableError", "available", "clear_cache", "compile_prefix",
            "compile_program"]
@@ -81,7 +81,7 @@ class CompiledProgram:
     """Native code for one program and option set; immutable once built."""
 
     program: Program
-    layout: Layout
+    layout: Loaded
     checked: bool
     opt: int
     llvm_ir: str
@@ -157,7 +157,7 @@ def compile_program(program: Program, *, checked: bool = True, opt: int = 3,
     Map LD_IMM64 values from ``resolver`` are compiled in as constants, so
     they are part of the cache key.
     """
-    layout = check(program, None, max_slots=max_insns, resolver=resolver)
+    layout = load(program, None, max_slots=max_insns, resolver=resolver)
     key = (program.to_bytes(), checked, opt, tuple(sorted(layout.consts.items())))
     hit = _cache.get(key)
     if hit is not None:

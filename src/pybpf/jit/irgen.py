@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from ..isa import OPCODES, AluOp, CallSrc, Class, Form, Insn, JmpOp, Mode
+from ..runtime.loader import Loaded, Subprog
 from .abi import E_BASE, E_DELTA, E_LEN, E_WRITABLE, ENTRY_WORDS, STACK_SIZE, Ctx, Status
-from .loader import Layout, Subprog
 
 __all__ = ["IrOptions", "build_module", "build_prefix_module"]
 
@@ -71,7 +71,7 @@ def c64(value: int) -> ir.Constant:
     return ir.Constant(I64, value & M64)
 
 
-def build_module(layout: Layout, options: IrOptions, name: str = "bpf") -> ir.Module:
+def build_module(layout: Loaded, options: IrOptions, name: str = "bpf") -> ir.Module:
     """The whole program as one module: ``subN`` functions plus ``bpf_run``/``bpf_repeat``."""
     module = ir.Module(name=name)
     subs = [ir.Function(module, SUB_TYPE, f"sub{sp.index}") for sp in layout.subprogs]
@@ -117,7 +117,7 @@ def _build_invoke(module: ir.Module, index: int, sub: ir.Function, options: IrOp
     b.ret(r0)
 
 
-def build_prefix_module(layout: Layout, seg_start: int, count: int, options: IrOptions) -> ir.Module:
+def build_prefix_module(layout: Loaded, seg_start: int, count: int, options: IrOptions) -> ir.Module:
     """``bpf_prefix(ctx)``: run the first ``count`` instructions of the segment at ``seg_start``.
 
     The slow path of the budget (see ``_FnGen.budget_check``): registers come
@@ -237,7 +237,7 @@ def _build_run(module: ir.Module, sub0: ir.Function, options: IrOptions) -> None
 class _FnGen:
     """Generates the function of one subprogram."""
 
-    def __init__(self, layout: Layout, sp: Subprog, fn: ir.Function, subs: list[ir.Function],
+    def __init__(self, layout: Loaded, sp: Subprog, fn: ir.Function, subs: list[ir.Function],
                  lookup: ir.Function, options: IrOptions) -> None:
         self.layout = layout
         self.program = layout.program

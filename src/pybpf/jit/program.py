@@ -28,11 +28,11 @@ from typing import Any
 from ..errors import BudgetExceededError, CallDepthError, HelperError, PyBpfError, UnknownHelperError, VmError
 from ..isa import OPCODES, Form, Insn, Program
 from ..runtime.helpers import Helper, HelperContext, HelperRegistry, call_helper
+from ..runtime.loader import MAX_SLOTS, Resolver, load
 from ..runtime.memory import MASK64, Memory, Region
 from ..runtime.result import ExecResult
 from .abi import CTX_WORDS, E_BASE, E_DELTA, E_LEN, E_WRITABLE, ENTRY_WORDS, STACK_SIZE, Ctx, Status
 from .engine import CompiledProgram, compile_prefix, compile_program
-from .loader import MAX_SLOTS, Resolver, check
 
 __all__ = ["MAX_CALL_DEPTH", "JitProgram"]
 
@@ -323,7 +323,7 @@ class JitProgram:
             raise PyBpfError(f"unknown JIT mode {mode!r} (choose checked or trusted)")
         registry = helpers if helpers is not None else HelperRegistry()
         # the interpreter's load-time refusals, in its order (the resolver runs once, here)
-        layout = check(program, registry, max_slots=max_insns, resolver=resolver)
+        layout = load(program, registry, max_slots=max_insns, resolver=resolver)
         consts = dict(layout.consts)
         if consts and mode == "trusted":  # the values are program addresses, not host ones
             raise PyBpfError("trusted mode cannot run programs with map references yet; use mode='checked'")

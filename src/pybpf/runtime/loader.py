@@ -1,9 +1,10 @@
-"""Load-time checks: what the interpreter refuses before running anything.
+"""Load-time checks: what every engine (interpreter, JIT) refuses before running anything.
 
 These mirror the structural checks the kernel makes before (or instead of)
 verification: ``check_subprogs`` ("jump out of range", "last insn is not an
 exit or jmp"), the instruction count limit, and the helper/kfunc/pseudo-source
-checks that need an environment pybpf does not have yet.
+checks that need an environment pybpf does not have yet.  One module, so the
+interpreter and the JIT refuse exactly the same programs with the same words.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DecodeError, PyBpfError, UnknownHelperError
 from ..isa import OPCODES, CallSrc, Form, Insn, Program, PseudoSrc, validate
-from ..runtime.helpers import Helper, HelperRegistry
+from .helpers import Helper, HelperRegistry
 
 __all__ = ["MAP_PSEUDO_SRCS", "MAX_SLOTS", "Loaded", "Resolver", "Subprog", "load"]
 
@@ -65,9 +66,12 @@ def _reject(reason: str, pc: int) -> DecodeError:
     return DecodeError(reason, pc=pc)
 
 
-def load(program: Program, helpers: HelperRegistry, *, max_slots: int = MAX_SLOTS,
+def load(program: Program, helpers: HelperRegistry | None, *, max_slots: int = MAX_SLOTS,
          resolver: Resolver | None = None) -> Loaded:
     """Check ``program`` and split it into subprograms, or raise naming the pc.
+
+    ``helpers=None`` skips the helper-id check (compiling only: helpers are
+    bound when the program runs).
 
     ``max_slots`` is the size limit: the kernel's 1,000,000 by default; a
     harness that emulates another runtime's profile (uBPF: 65536) lowers it.
@@ -109,8 +113,9 @@ def load(program: Program, helpers: HelperRegistry, *, max_slots: int = MAX_SLOT
         last = program.at(last_pc)
         if OPCODES[last.opcode].form not in (Form.EXIT, Form.JA):
             raise _reject("last insn is not an exit or jmp", last_pc)
-    for hid in helpers:
-        snapshot.setdefault(hid, helpers[hid])  # callx may reach any registered helper
+    if helpers is not None:
+        for hid in helpers:
+            snapshot.setdefault(hid, helpers[hid])  # callx may reach any registered helper
     return Loaded(program, subprogs, snapshot, consts)
 
 
@@ -132,7 +137,7 @@ def _last_pc(program: Program, sp: Subprog) -> int:
     return pc
 
 
-def _check_insn(pc: int, insn: Insn, sp: Subprog, helpers: HelperRegistry,
+def _check_insn(pc: int, insn: Insn, sp: Subprog, helpers: HelperRegistry | None,
                 snapshot: dict[int, Helper]) -> None:
     info = OPCODES[insn.opcode]
     form = info.form
@@ -144,7 +149,7 @@ def _check_insn(pc: int, insn: Insn, sp: Subprog, helpers: HelperRegistry,
         if not sp.start <= target < sp.end:
             raise _reject(f"jump out of range from insn {pc} to {target}", pc)
     elif form is Form.CALL:
-        if insn.src == CallSrc.HELPER:
+        if insn.src == CallSrc.HELPER and helpers is not None:
             helper = helpers.get(insn.imm)
             if helper is None:
                 raise UnknownHelperError(f"call to unknown helper {insn.imm}", pc=pc)
@@ -154,4 +159,4 @@ def _check_insn(pc: int, insn: Insn, sp: Subprog, helpers: HelperRegistry,
     elif form is Form.LD_IMM64 and insn.src not in (PseudoSrc.IMM, PseudoSrc.FUNC):
         raise _reject(
             f"ld_imm64 with pseudo source {PseudoSrc(insn.src).name} needs a map/BTF environment, "
-            "which this interpreter does not have", pc)
+            "which this run does not have", pc)
