@@ -18,6 +18,7 @@ from pybpf.errors import BudgetExceededError, MemoryAccessError, PyBpfError
 from pybpf.interp import ExecResult, Interpreter
 from pybpf.isa import Insn, Program, decode
 from pybpf.runtime import HelperRegistry, Memory
+from pybpf.runtime.helpers import HelperContext
 
 M64 = (1 << 64) - 1
 INT64_MIN = 1 << 63
@@ -431,3 +432,38 @@ def test_run_ending_inside_the_budget_replay_counts_every_instruction() -> None:
     prog = Program([Insn(0x4D, 0, 0, -1), Insn(0xAF), Insn(0x30), Insn(0x95)])
     interp = Interpreter(prog, budget=3)
     assert interp.run(Memory()).insns == interp.run(Memory(), trace=True).insns == 3
+
+
+def test_region_caches_forget_a_region_a_helper_unmapped() -> None:
+    # A helper unmaps the input and maps new memory at the same address (as a map
+    # delete followed by an insert can): the next load must see the new buffer, not
+    # the dead one a per-instruction cache remembered.
+    helpers = HelperRegistry()
+
+    @helpers.register(100, name="swap_memory")
+    def swap_memory(ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
+        old = ctx.memory.region_named("mem")
+        assert old is not None
+        ctx.memory.remove(old)
+        new = ctx.memory.add("mem", bytes([7]) * len(old.buffer))
+        assert new.base == old.base  # the freed addresses are reused
+        return 0
+
+    prog = assemble("""
+        r6 = r1
+        r7 = 0
+        r8 = 0
+    loop:
+        r0 = *(u8 *)(r6 + 0)
+        r8 += r0
+        call 100
+        r7 += 1
+        if r7 < 2 goto loop
+        r0 = r8
+        exit
+    """)
+    for trace in (False, True):
+        memory = Memory()
+        region = memory.add("mem", bytes([1, 0, 0, 0]))
+        result = Interpreter(prog, helpers=helpers).run(memory, r1=region.base, trace=trace)
+        assert result.r0 == 1 + 7

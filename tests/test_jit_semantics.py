@@ -50,3 +50,30 @@ def test_helper_args_result_and_caller_registers_jit() -> None:
     assert seen == [(6, 1, 2, 3, 4, test_interp_semantics.M64 - 4)] * 3  # compiled, jit, traced
     assert res.r0 == test_interp_semantics.M64
     assert res.regs[1:7] == (1, 2, 3, 4, test_interp_semantics.M64 - 4, 6)
+
+
+# The interpreter's version maps fresh memory per run, which the dual engine cannot
+# replay (the helper swaps the region the first engine saw); the JIT gets its own.
+del test_region_caches_forget_a_region_a_helper_unmapped  # noqa: F821
+
+
+def test_region_caches_forget_a_region_a_helper_unmapped_jit() -> None:
+    from pybpf.asm import assemble
+    from pybpf.jit import JitProgram
+    from pybpf.runtime import HelperContext, HelperRegistry, Memory
+
+    helpers = HelperRegistry()
+
+    @helpers.register(100, name="swap_memory")
+    def swap_memory(ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
+        old = ctx.memory.region_named("mem")
+        assert old is not None
+        ctx.memory.remove(old)
+        assert ctx.memory.add("mem", bytes([7]) * len(old.buffer)).base == old.base
+        return 0
+
+    prog = assemble("r6 = r1\nr7 = 0\nr8 = 0\nloop:\nr0 = *(u8 *)(r6 + 0)\nr8 += r0\ncall 100\n"
+                    "r7 += 1\nif r7 < 2 goto loop\nr0 = r8\nexit")
+    memory = Memory()
+    region = memory.add("mem", bytes([1, 0, 0, 0]))
+    assert JitProgram(prog, helpers=helpers).run(memory, r1=region.base).r0 == 1 + 7

@@ -52,6 +52,7 @@ S32 = 1 << 31
 STRUCTURED_IFS = True  # turn if-then/if-else shapes into Python ifs (off: every target is a block)
 
 _REGS = ", ".join(f"r{i}" for i in range(11))
+_RESET_MARK = "#reset-caches#"
 _ARGS = ", ".join(f"r{i}" for i in range(10))
 
 # name -> value, available to generated code as default arguments (fast locals)
@@ -195,8 +196,13 @@ class _SubprogGen:
             head.append(f"    {name}b = 1; {name}l = 0; {name}m = _NOBUF")
         for c in self.caches:
             head.append(f"    c{c}b = 1; c{c}l = 0; c{c}m = _NOBUF")
+        if "mem" in self.uses:
+            head.append("    g = _mem.generation")
         head.append("    b = 0")
         head.append("    while True:")
+        empty = [f"{c}b = 1; {c}l = 0" for c in [*sorted(self.shared), *(f"c{c}" for c in self.caches)]]
+        reset = "; ".join(["g = _mem.generation", *empty])
+        body = [line.replace(_RESET_MARK, reset) for line in body]
         return "\n".join(head + body) + "\n"
 
     def defaults(self) -> str:
@@ -326,6 +332,7 @@ class _SubprogGen:
             self.uses.update(("push_frame", "pop_frame"))
             self.emit(ind, f"t = _sub{callee}({_ARGS}, _push_frame({pc}), n, S)")
             self.emit(ind, "_pop_frame()")
+            self.reset_caches(ind)
             self.emit(ind, "r0 = t[0]")
             self.emit(ind, "n = t[11]")
         elif form in (Form.CALL, Form.CALLX):
@@ -336,6 +343,7 @@ class _SubprogGen:
                 self.emit(ind, f"h = _callx_id({d}, {pc})")
                 hid = "h"
             self.emit(ind, f"r0 = _call({hid}, {pc}, r1, r2, r3, r4, r5)")
+            self.reset_caches(ind)
             unwind = (self.loaded.helpers[insn.imm].unwind if form is Form.CALL
                       else any(h.unwind for h in self.loaded.helpers.values()))
             if unwind:
@@ -346,6 +354,19 @@ class _SubprogGen:
             self.emit(ind, f"return ({_REGS}, n)")
         else:  # pragma: no cover - the loader rejects anything else
             raise AssertionError(form)
+
+    def reset_caches(self, ind: int) -> None:
+        """After a call: drop every region cache if the call unmapped a region.
+
+        A helper (map delete, ring buffer discard) or a returning callee (its
+        stack frame) can unmap a region, and a later region may reuse its
+        addresses; a stale cache would then read or write the dead buffer.
+        The marker is replaced by the resets once all of the function's caches
+        are known (:meth:`generate`).
+        """
+        self.uses.add("mem")
+        self.emit(ind, "if _mem.generation != g:")
+        self.emit(ind + 1, _RESET_MARK)
 
     def struct_fn(self, size: int, signed: bool, kind: str) -> str:
         name = _STRUCT_NAMES[(size, signed, kind)]

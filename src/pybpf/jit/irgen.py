@@ -898,6 +898,13 @@ class _FnGen:
         with b.if_then(b.icmp_unsigned("!=", self.ctx_load(Ctx.STATUS), c64(0)), likely=False):
             self.stop(r0, None)
         self.set(0, r0)
+        if self.checked:
+            # A helper may unmap a region (a map delete) and a later one reuse its
+            # addresses: forget the cached region so the next access looks it up in
+            # the table Python rebuilt, as the interpreter drops its caches.
+            c_lo, c_end, _, _ = self.cache(0)
+            b.store(c64(M64), c_lo)
+            b.store(c64(8), c_end)
 
     def local_call(self, pc: int, insn: Insn) -> None:
         b = self.b

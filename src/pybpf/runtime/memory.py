@@ -87,6 +87,11 @@ class Memory:
     def __init__(self) -> None:
         self._bases: list[int] = []  # sorted, parallel to _regions
         self._regions: list[Region] = []
+        # Bumped whenever a region is unmapped.  Engines that cache "the region at
+        # these addresses" (the interpreter's per-instruction caches) drop their
+        # caches when it changes: freed addresses are reused, so a cached
+        # (base, limit, buffer) could otherwise name a dead buffer for a live address.
+        self.generation = 0
 
     # -- the table --------------------------------------------------------------------
     @property
@@ -119,6 +124,7 @@ class Memory:
         if i < len(self._regions) and self._regions[i] is region:
             del self._bases[i]
             del self._regions[i]
+            self.generation += 1
             return
         raise ValueError(f"{region!r} is not mapped")
 
