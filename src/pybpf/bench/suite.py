@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import PyBpfError
 from ..isa import Program, decode
-from .timing import TimingResult, time_program
+from .timing import TimingResult, time_object_program, time_program
 
 __all__ = ["BENCHES", "Bench", "SuiteRow", "build_bench", "find_shared_bench", "run_suite"]
 
@@ -72,8 +72,8 @@ def _sh(cmd: list[str], cwd: Path) -> str:
     return proc.stdout
 
 
-def build_bench(bench: Bench, shared: Path, out: Path) -> tuple[Program, Path]:
-    """Compile ``bench`` for eBPF (its ``.text``) and natively; return (program, native binary)."""
+def build_bench(bench: Bench, shared: Path, out: Path) -> tuple[Program, Path, bytes]:
+    """Compile ``bench`` for eBPF and natively; return (its ``.text``, native binary, the object)."""
     from ..elf.sections import read_code_sections
 
     clang = _tool(["clang-14", "clang"])
@@ -86,7 +86,7 @@ def build_bench(bench: Bench, shared: Path, out: Path) -> tuple[Program, Path]:
         raise PyBpfError(f"{obj}: no .text section")
     native = out / f"native_{bench.name}"
     _sh([cc, "-O2", "-o", str(native), f'-DBENCH_SRC="{bench.source}"', *dflags, "native_runner.c"], shared)
-    return decode(text[0].data), native
+    return decode(text[0].data), native, obj.read_bytes()
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def run_suite(shared: Path, *, only: set[str] | None = None, engine: str = "inte
             insns = exp.get("insns")
             mem = (shared / "inputs" / bench.mem).read_bytes()
             try:
-                program, native = build_bench(bench, shared, Path(tmp))
+                program, native, obj = build_bench(bench, shared, Path(tmp))
             except PyBpfError as exc:
                 rows.append(SuiteRow(bench, want, insns, None, None, f"build failed: {exc}"))
                 continue
@@ -133,11 +133,11 @@ def run_suite(shared: Path, *, only: set[str] | None = None, engine: str = "inte
             for _ in range(rounds):
                 natives.append(float(json.loads(_sh([str(native), str(shared / "inputs" / bench.mem)],
                                                     shared).strip().splitlines()[-1])["ns_median"]))
-                if bench.needs_maps:
-                    error = "needs maps (BPF_MAP_TYPE_HASH): not runnable before the maps issue"
-                    continue
                 try:
-                    timings.append(time_program(program, mem, engine=engine, samples=samples))
+                    if bench.needs_maps:  # the object's maps, through pybpf.objects (interpreter)
+                        timings.append(time_object_program(obj, mem, samples=samples))
+                    else:
+                        timings.append(time_program(program, mem, engine=engine, samples=samples))
                 except PyBpfError as exc:
                     error = str(exc)
                     break

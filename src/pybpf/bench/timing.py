@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..errors import PyBpfError
 from ..isa import Program
 
-__all__ = ["TimingResult", "time_program"]
+__all__ = ["TimingResult", "time_object_program", "time_program"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,38 @@ def time_program(program: Program, mem: bytes, *, engine: str = "interp", sample
         raise PyBpfError(f"unstable result: {again:#x} after {ret:#x}")
     return TimingResult(ret=ret, ns_median=statistics.median(per_run), ns_min=per_run[0], insns=insns,
                         batch=batch, samples=samples, engine="interp")
+
+
+def time_object_program(obj: bytes, mem: bytes, *, samples: int = 15,
+                        min_sample_ns: int = 20_000_000, max_batch: int = 1 << 20) -> TimingResult:
+    """Time the ``.text`` function of an ELF object that uses maps, uBPF style (r1 = mem, r2 = len).
+
+    The object's maps are created once (pybpf.objects); the program runs through
+    the object's test run, ``repeat`` times per sample, on the interpreter.
+    """
+    from ..elf import load_spec
+    from ..objects import load_object
+
+    spec = load_spec(obj, prog_types={".text": "syscall"})
+    names = list(spec.programs)
+    if len(names) != 1:
+        raise PyBpfError(f"expected one function in .text, found {len(names)}")
+    prog = load_object(spec, prog_types={names[0]: None}).programs[names[0]]
+    first = prog.test_run(mem)
+
+    def sample(batch: int) -> int:
+        t0 = time.perf_counter_ns()
+        prog.test_run(mem, repeat=batch)
+        return time.perf_counter_ns() - t0
+
+    batch = 1
+    while batch < max_batch:
+        if sample(batch) >= min_sample_ns:
+            break
+        batch *= 2
+    per_run = sorted(sample(batch) / batch for _ in range(samples))
+    again = prog.test_run(mem).retval
+    if again != first.retval:
+        raise PyBpfError(f"unstable result: {again:#x} after {first.retval:#x}")
+    return TimingResult(ret=first.retval, ns_median=statistics.median(per_run), ns_min=per_run[0],
+                        insns=first.insns, batch=batch, samples=samples, engine="interp")

@@ -52,7 +52,7 @@ def _cells(row: SuiteRow) -> list[str]:
         _fmt_ns(row.native_ns),
         (_fmt_ns(t.ns_median) + ok) if t else (row.error or "n/a"),
         f"{t.ns_per_insn:.1f}" if t and t.ns_per_insn else "n/a",
-        f"{row.ratio:.0f}x" if row.ratio else "n/a",
+        (f"{row.ratio:.1f}x" if row.ratio < 10 else f"{row.ratio:.0f}x") if row.ratio else "n/a",
     ]
 
 
@@ -86,4 +86,4 @@ def _bench(args: argparse.Namespace) -> int:
         console = Console()
         console.print(table)
         console.print(summary)
-    return 0 if all(r.correct or r.bench.needs_maps for r in rows) else 1
+    return 0 if all(r.correct for r in rows) else 1
