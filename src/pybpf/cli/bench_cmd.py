@@ -43,9 +43,11 @@ def _fmt_ns(ns: float | None) -> str:
     return f"{ns:.0f} ns"
 
 
-def _cells(row: SuiteRow) -> list[str]:
+def _cells(row: SuiteRow, engine: str) -> list[str]:
     t = row.pybpf
     ok = "" if row.correct else " ✗ret"
+    if t is not None and engine != "auto" and t.engine != engine:
+        ok += f" ({t.engine})"  # maphash runs with its maps on the interpreter whatever the engine
     return [
         row.bench.name,
         str(row.expected_insns or "?"),
@@ -75,14 +77,14 @@ def _bench(args: argparse.Namespace) -> int:
         print("| " + " | ".join(HEADERS) + " |")
         print("|---|---:|---:|---:|---:|---:|")
         for r in rows:
-            print("| " + " | ".join(_cells(r)) + " |")
+            print("| " + " | ".join(_cells(r, args.engine)) + " |")
         print(f"\n{summary}")
     else:
         table = Table(title=f"pybpf {args.engine} vs native (gcc -O2), same run")
         for h in HEADERS:
             table.add_column(h, justify="left" if h == "program" else "right")
         for r in rows:
-            table.add_row(*_cells(r))
+            table.add_row(*_cells(r, args.engine))
         console = Console()
         console.print(table)
         console.print(summary)
