@@ -185,3 +185,120 @@ def test_maps_with_zero_sized_keys_or_values_are_the_kernels_to_judge() -> None:
     with pytest.raises(KernelError) as exc:
         BpfMap(map_type=2, key_size=0, value_size=4)  # an array needs a 4-byte key
     assert exc.value.errno == errno.EINVAL
+
+
+# -- generic map commands -------------------------------------------------------------
+
+HASH, PERCPU_ARRAY, QUEUE, RINGBUF, BLOOM = 1, 6, 22, 27, 30
+
+
+def test_hash_map_element_commands() -> None:
+    with kernel.BpfMap(map_type=HASH, key_size=4, value_size=8, max_entries=4, name="t_hash") as m:
+        assert m.next_key(None) is None and list(m.iter_keys()) == []
+        m.update(1, b"a" * 8)
+        m.update(2, b"b" * 8, flags=1)  # BPF_NOEXIST
+        with pytest.raises(KernelError) as info:
+            m.update(2, b"c" * 8, flags=1)
+        assert info.value.errno == errno.EEXIST
+        assert sorted(m.iter_keys()) == [b"\x01\x00\x00\x00", b"\x02\x00\x00\x00"]
+        first = m.next_key(None)
+        assert first is not None and m.next_key(first) is not None
+        assert m.lookup(1) == b"a" * 8 and m.lookup(3) is None
+        assert m.lookup(2, value_size=4) == b"bbbb"
+        assert m.delete(1) is True and m.delete(1) is False
+        assert m.lookup_and_delete(2) == b"b" * 8 and m.lookup_and_delete(2) is None
+        assert list(m.iter_keys()) == []
+        with pytest.raises(KernelError) as info:
+            m.lookup(b"\x01\x00")  # wrong key size: refused before the syscall
+        assert info.value.errno == errno.EINVAL
+
+
+def test_freeze_stops_user_space_writes() -> None:
+    with kernel.BpfMap(value_size=4, max_entries=2) as m:
+        m.update(0, b"abcd")
+        m.freeze()
+        with pytest.raises(KernelError) as info:
+            m.update(1, b"efgh")
+        assert info.value.errno == errno.EPERM
+        assert m.lookup(0) == b"abcd"
+
+
+def test_queue_takes_null_keys_and_zero_sized_keys() -> None:
+    with kernel.BpfMap(map_type=QUEUE, key_size=0, value_size=4, max_entries=2) as q:
+        q.update(None, b"one!")
+        q.update(None, b"two!")
+        assert q.lookup(None) == b"one!"  # peek
+        assert q.lookup_and_delete(None) == b"one!"  # pop
+        assert q.lookup_and_delete(None) == b"two!"
+        assert q.lookup_and_delete(None) is None  # empty: ENOENT
+
+
+def test_bloom_filter_membership() -> None:
+    with kernel.BpfMap(map_type=BLOOM, key_size=0, value_size=4, max_entries=16, map_extra=3) as b:
+        b.update(None, b"in!!")
+        assert b.contains_value(b"in!!") is True
+
+
+def test_per_cpu_values_have_a_slot_per_possible_cpu() -> None:
+    ncpu = kernel.possible_cpus()
+    assert ncpu >= 1
+    with kernel.BpfMap(map_type=PERCPU_ARRAY, value_size=4, max_entries=1) as m:
+        assert m.elem_size == 8 * ncpu
+        value = b"".join(i.to_bytes(8, "little") for i in range(ncpu))
+        m.update(0, value)
+        assert m.lookup(0) == value
+        with pytest.raises(KernelError) as info:
+            m.update(0, b"abc")
+        assert info.value.errno == errno.EINVAL
+
+
+def test_batches_report_how_many_were_done() -> None:
+    with kernel.BpfMap(map_type=HASH, key_size=4, value_size=4, max_entries=2) as m:
+        keys = [i.to_bytes(4, "little") for i in range(2)]
+        assert m.update_batch(keys, [b"aaaa", b"bbbb"]) == 2
+        assert m.delete_batch(keys[:1]) == 1
+        with pytest.raises(kernel.KernelBatchError) as info:
+            m.delete_batch([keys[1], keys[0]])  # the second is gone: ENOENT after one
+        assert info.value.errno == errno.ENOENT and info.value.count == 1
+        assert isinstance(info.value, KernelError)
+        assert list(m.iter_keys()) == []
+
+
+def test_map_create_passes_btf_fields() -> None:
+    with pytest.raises(KernelError) as info:
+        kernel.BpfMap(map_type=HASH, value_size=4, btf_fd=(1 << 31) - 1, btf_key_type_id=1,
+                      btf_value_type_id=1)
+    assert info.value.errno in (errno.EBADF, errno.EINVAL)
+
+
+def _ringbuf_output_program(map_fd: int) -> bytes:
+    import struct
+
+    def insn(op: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
+        return struct.pack("<BBhi", op, (src << 4) | dst, off, imm)
+
+    return b"".join([
+        insn(0x7A, 10, off=-8, imm=42),          # *(u64 *)(r10 - 8) = 42
+        insn(0x18, 1, 1, imm=map_fd), insn(0),   # r1 = map
+        insn(0xBF, 2, 10), insn(0x07, 2, imm=-8),  # r2 = r10 - 8
+        insn(0xB7, 3, imm=8), insn(0xB7, 4),     # r3 = 8; r4 = 0
+        insn(0x85, imm=130),                     # bpf_ringbuf_output
+        insn(0xB7, 0, imm=2), insn(0x95),        # return XDP_PASS
+    ])
+
+
+def test_read_ringbuf_sees_committed_records() -> None:
+    with kernel.BpfMap(map_type=RINGBUF, key_size=0, value_size=0, max_entries=4096) as rb:
+        assert kernel.read_ringbuf(rb) == []
+        with kernel.load_program(_ringbuf_output_program(rb.fd)) as prog:
+            prog.test_run(bytes(64))
+            prog.test_run(bytes(64))
+        record = (42).to_bytes(8, "little")
+        assert kernel.read_ringbuf(rb, consume=False) == [record, record]
+        assert kernel.read_ringbuf(rb) == [record, record]
+        assert kernel.read_ringbuf(rb) == []  # consumed
+
+
+def test_read_ringbuf_of_another_map_type_is_a_kernel_error() -> None:
+    with kernel.BpfMap(value_size=4) as m, pytest.raises(KernelError):
+        kernel.read_ringbuf(m)

@@ -9,33 +9,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kernel_maps import KernelMap, KernelMapError
+from pybpf.kernel import possible_cpus
 from pybpf.maps import BloomFilterMap, MapError, MapSpec, MapType, create_map
 from pybpf.maps.base import Map
 from pybpf.maps.fd_array import RefArrayMap, RefHashMap
 
 pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("need_kernel")]
 
-
-def _possible_cpus() -> int:
-    """The kernel sizes per-CPU values by possible CPUs, not online ones."""
-    try:
-        text = Path("/sys/devices/system/cpu/possible").read_text().strip()
-    except OSError:
-        return 1
-    n = 0
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        n += int(hi or lo) - int(lo) + 1
-    return n
-
-
-NCPU = _possible_cpus()
+NCPU = possible_cpus()
 
 
 def _outcome(fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[str, Any]:

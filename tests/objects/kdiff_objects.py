@@ -7,33 +7,16 @@ with :func:`pybpf.kernel.load_program`.
 
 from __future__ import annotations
 
-import mmap
-import struct
-from pathlib import Path
 from typing import Any
 
 from kernel_maps import KernelMap, KernelMapError
 from pybpf.elf import ObjectSpec
-from pybpf.kernel import BpfProgram, load_program
+from pybpf.kernel import BpfProgram, load_program, possible_cpus, read_ringbuf
 from pybpf.maps import MapType
 
 __all__ = ["KernelObject", "possible_cpus"]
 
 
-def possible_cpus() -> int:
-    """The kernel sizes per-CPU values by possible CPUs, not online ones."""
-    try:
-        text = Path("/sys/devices/system/cpu/possible").read_text().strip()
-    except OSError:
-        return 1
-    n = 0
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        n += int(hi or lo) - int(lo) + 1
-    return n
-
-
-BUSY, DISCARD = 1 << 31, 1 << 30
 PERCPU = {MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH}
 
 
@@ -79,23 +62,7 @@ class KernelObject:
 
     def ringbuf_samples(self, name: str) -> list[bytes]:
         """The committed, not discarded samples of a ring buffer map (read through mmap)."""
-        size = self.spec.maps[name].max_entries
-        page = mmap.PAGESIZE
-        fd = self.maps[name].fd
-        with mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ) as cons, \
-                mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page) as prod:
-            pos = struct.unpack_from("<Q", cons, 0)[0]
-            end = struct.unpack_from("<Q", prod, 0)[0]
-            out = []
-            while pos < end:
-                off = page + (pos & (size - 1))
-                length, _ = struct.unpack_from("<II", prod, off)
-                if length & BUSY:
-                    break
-                if not length & DISCARD:
-                    out.append(bytes(prod[off + 8:off + 8 + length]))
-                pos += (length & ~(BUSY | DISCARD)) + 8 + 7 & ~7
-            return out
+        return read_ringbuf(self.maps[name], consume=False)
 
     def close(self) -> None:
         for p in self.programs.values():

@@ -6,8 +6,6 @@ program's ``map[fd:N]`` references rewritten to their fds; every fd is closed.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from dataclasses import dataclass
 from pybpf import kernel
 from pybpf.errors import KernelError
 from pybpf.isa import Program
-from pybpf.kernel import syscall
+from pybpf.kernel import BpfMap
 from pybpf.maps.spec import MapSpec
 from pybpf.platform import LINUX
 
@@ -45,18 +43,12 @@ def first_error(log: str) -> str:
     return line
 
 
-class _Map:
-    def __init__(self, spec: MapSpec) -> None:
-        name = spec.name.encode()[:15]
-        attr = syscall._MapCreateAttr(map_type=int(spec.type), key_size=spec.key_size,
-                                      value_size=spec.value_size, max_entries=spec.max_entries,
-                                      map_flags=spec.flags, map_name=name)
-        self.fd = syscall._syscall(syscall._MAP_CREATE, attr, "BPF_MAP_CREATE")
+class _Map(BpfMap):
+    """A real map for ``spec`` (``fd`` is the kernel's); close it, or use it as a context manager."""
 
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+    def __init__(self, spec: MapSpec) -> None:
+        super().__init__(map_type=int(spec.type), key_size=spec.key_size, value_size=spec.value_size,
+                         max_entries=spec.max_entries, flags=spec.flags, name=spec.name)
 
 
 def load(program: Program, prog_type: str, maps: Mapping[int, MapSpec], *, strict: bool = False,
@@ -83,5 +75,3 @@ def load(program: Program, prog_type: str, maps: Mapping[int, MapSpec], *, stric
         for m in created.values():
             m.close()
 
-
-_ = ctypes

@@ -17,10 +17,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno as _errno
+import mmap
 import os
 import platform
+import struct
 import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -38,10 +42,13 @@ __all__ = [
     "XDP_PASS",
     "BpfMap",
     "BpfProgram",
+    "KernelBatchError",
     "TestRun",
     "availability",
     "available",
     "load_program",
+    "possible_cpus",
+    "read_ringbuf",
     "unavailable_reason",
 ]
 
@@ -54,13 +61,22 @@ SYS_BPF: int | None = _SYSCALL_NUMBERS.get(platform.machine())
 _MAP_CREATE = 0
 _MAP_LOOKUP_ELEM = 1
 _MAP_UPDATE_ELEM = 2
+_MAP_DELETE_ELEM = 3
+_MAP_GET_NEXT_KEY = 4
 _PROG_LOAD = 5
 _PROG_TEST_RUN = 10
+_MAP_LOOKUP_AND_DELETE_ELEM = 21
+_MAP_FREEZE = 22
+_MAP_UPDATE_BATCH = 26
+_MAP_DELETE_BATCH = 27
 
 BPF_PROG_TYPE_SOCKET_FILTER = 1
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_PROG_TYPE_XDP = 6
 BPF_MAP_TYPE_ARRAY = 2
+# Per-CPU maps take and return one value slot (rounded up to 8 bytes) per possible CPU.
+# PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, PERCPU_CGROUP_STORAGE
+_PERCPU_MAP_TYPES = frozenset({5, 6, 10, 20})
 BPF_PSEUDO_MAP_FD = 1
 BPF_PSEUDO_MAP_VALUE = 2
 XDP_PASS = 2
@@ -97,6 +113,19 @@ class _MapElemAttr(ctypes.Structure):
         ("_pad", ctypes.c_uint32),
         ("key", ctypes.c_uint64),
         ("value", ctypes.c_uint64),
+        ("flags", ctypes.c_uint64),
+    ]
+
+
+class _MapBatchAttr(ctypes.Structure):
+    _fields_ = [
+        ("in_batch", ctypes.c_uint64),
+        ("out_batch", ctypes.c_uint64),
+        ("keys", ctypes.c_uint64),
+        ("values", ctypes.c_uint64),
+        ("count", ctypes.c_uint32),
+        ("map_fd", ctypes.c_uint32),
+        ("elem_flags", ctypes.c_uint64),
         ("flags", ctypes.c_uint64),
     ]
 
@@ -217,8 +246,52 @@ def _name(name: str) -> bytes:
     return "".join(c if c.isalnum() or c in "_." else "_" for c in name).encode("ascii", "replace")[:15]
 
 
+class KernelBatchError(KernelError):
+    """A batch command failed; ``count`` elements were processed before it stopped."""
+
+    def __init__(self, reason: str, *, errno: int = 0, count: int = 0) -> None:
+        super().__init__(reason, errno=errno)
+        self.count = count
+
+
+def possible_cpus() -> int:
+    """The kernel's number of possible CPUs: how many slots a per-CPU value has (1 if unknown)."""
+    try:
+        text = Path("/sys/devices/system/cpu/possible").read_text().strip()
+    except OSError:
+        return 1
+    count = 0
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        count += int(hi or lo) - int(lo) + 1
+    return count
+
+
+_Buffer = ctypes.Array[ctypes.c_char]
+
+
+def _in_buf(data: bytes | None, size: int) -> _Buffer | None:
+    """A buffer holding ``data``, zero-padded to at least ``size`` bytes; None for NULL."""
+    if data is None:
+        return None
+    raw = bytes(data)
+    buf = ctypes.create_string_buffer(max(size, len(raw), 1))
+    ctypes.memmove(buf, raw, len(raw))
+    return buf
+
+
+def _addr(buf: _Buffer | None) -> int:
+    return 0 if buf is None else ctypes.addressof(buf)
+
+
 class BpfMap(_FdOwner):
-    """A kernel map (``BPF_MAP_CREATE``); array maps by default.
+    """A kernel map (``BPF_MAP_CREATE``); array maps by default, any type on request.
+
+    Keys are ints (little-endian, ``key_size`` bytes) or bytes; ``None`` passes
+    a NULL key (queues, stacks, bloom filters, the first ``next_key``).  Per-CPU
+    maps take and return ``elem_size`` bytes: one 8-byte-aligned slot per
+    possible CPU.  An absent element is ``None`` from the lookups and
+    :meth:`next_key`; every other failure is a :class:`KernelError`.
 
     >>> with BpfMap(value_size=8) as m:          # doctest: +SKIP
     ...     m.update(0, bytes(range(8)))
@@ -228,7 +301,9 @@ class BpfMap(_FdOwner):
 
     def __init__(self, *, value_size: int, max_entries: int = 1, key_size: int = 4,
                  map_type: int = BPF_MAP_TYPE_ARRAY, flags: int = 0, name: str = "",
-                 inner_map_fd: int = 0, map_extra: int = 0) -> None:
+                 inner_map_fd: int = 0, map_extra: int = 0, numa_node: int = 0,
+                 btf_fd: int = 0, btf_key_type_id: int = 0, btf_value_type_id: int = 0,
+                 btf_vmlinux_value_type_id: int = 0) -> None:
         # Sizes of 0 are valid for some types (ring buffers, queues, stacks, bloom
         # filters): only the field widths are checked here, the kernel decides the rest.
         for field_name, v in (("key_size", key_size), ("value_size", value_size),
@@ -237,42 +312,167 @@ class BpfMap(_FdOwner):
                 raise KernelError(f"BPF_MAP_CREATE: {field_name} {v} out of range", errno=_errno.EINVAL)
         attr = _MapCreateAttr(map_type=map_type, key_size=key_size, value_size=value_size,
                               max_entries=max_entries, map_flags=flags, map_name=_name(name),
-                              inner_map_fd=inner_map_fd, map_extra=map_extra)
+                              inner_map_fd=inner_map_fd, numa_node=numa_node, btf_fd=btf_fd,
+                              btf_key_type_id=btf_key_type_id, btf_value_type_id=btf_value_type_id,
+                              btf_vmlinux_value_type_id=btf_vmlinux_value_type_id,
+                              map_extra=map_extra)
         super().__init__(_syscall(_MAP_CREATE, attr, "BPF_MAP_CREATE"))
+        self.map_type = map_type
         self.key_size = key_size
         self.value_size = value_size
         self.max_entries = max_entries
 
-    def _key(self, key: int | bytes) -> ctypes.Array[ctypes.c_char]:
+    @property
+    def elem_size(self) -> int:
+        """Bytes of one value as the syscall moves it (all CPUs' slots for per-CPU maps)."""
+        if self.map_type in _PERCPU_MAP_TYPES:
+            return (self.value_size + 7) // 8 * 8 * possible_cpus()
+        return self.value_size
+
+    def _key(self, key: int | bytes | None) -> _Buffer | None:
+        if key is None:
+            return None
         raw = key.to_bytes(self.key_size, "little") if isinstance(key, int) else bytes(key)
         if len(raw) != self.key_size:
             raise KernelError(f"key of {len(raw)} bytes, map has key_size {self.key_size}",
                               errno=_errno.EINVAL)
-        return ctypes.create_string_buffer(raw, len(raw))
+        return _in_buf(raw, self.key_size)
 
-    def update(self, key: int | bytes, value: bytes, flags: int = 0) -> None:
-        """``BPF_MAP_UPDATE_ELEM`` (flags: 0 = BPF_ANY, 1 = NOEXIST, 2 = EXIST)."""
-        if len(value) != self.value_size:
+    def _value(self, value: bytes) -> _Buffer:
+        if len(value) not in (self.value_size, self.elem_size):
             raise KernelError(f"value of {len(value)} bytes, map has value_size {self.value_size}",
                               errno=_errno.EINVAL)
-        k = self._key(key)
-        v = ctypes.create_string_buffer(bytes(value), len(value))
-        attr = _MapElemAttr(map_fd=self.fd, key=ctypes.addressof(k), value=ctypes.addressof(v),
-                            flags=flags)
-        _syscall(_MAP_UPDATE_ELEM, attr, "BPF_MAP_UPDATE_ELEM")
+        buf = _in_buf(value, len(value))
+        assert buf is not None
+        return buf
 
-    def lookup(self, key: int | bytes) -> bytes | None:
-        """``BPF_MAP_LOOKUP_ELEM``: the value, or None when the key is absent."""
-        k = self._key(key)
-        v = ctypes.create_string_buffer(self.value_size)
-        attr = _MapElemAttr(map_fd=self.fd, key=ctypes.addressof(k), value=ctypes.addressof(v))
+    def _elem(self, cmd: int, what: str, key: _Buffer | None, value: _Buffer | None = None,
+              flags: int = 0, *, absent_ok: bool = False) -> bool:
+        """One element command; False when ``absent_ok`` and the kernel says ENOENT."""
+        attr = _MapElemAttr(map_fd=self.fd, key=_addr(key), value=_addr(value), flags=flags)
         try:
-            _syscall(_MAP_LOOKUP_ELEM, attr, "BPF_MAP_LOOKUP_ELEM")
+            _syscall(cmd, attr, what)
         except KernelError as e:
-            if e.errno == _errno.ENOENT:
-                return None
+            if absent_ok and e.errno == _errno.ENOENT:
+                return False
             raise
-        return v.raw
+        return True
+
+    def update(self, key: int | bytes | None, value: bytes, flags: int = 0) -> None:
+        """``BPF_MAP_UPDATE_ELEM`` (flags: 0 = BPF_ANY, 1 = NOEXIST, 2 = EXIST, 4 = F_LOCK)."""
+        self._elem(_MAP_UPDATE_ELEM, "BPF_MAP_UPDATE_ELEM", self._key(key), self._value(value), flags)
+
+    def lookup(self, key: int | bytes | None, flags: int = 0, *,
+               value_size: int | None = None) -> bytes | None:
+        """``BPF_MAP_LOOKUP_ELEM``: the value (``value_size`` bytes, default :attr:`elem_size`),
+        or None when the key is absent."""
+        size = self.elem_size if value_size is None else value_size
+        v = ctypes.create_string_buffer(max(size, 1))
+        if not self._elem(_MAP_LOOKUP_ELEM, "BPF_MAP_LOOKUP_ELEM", self._key(key), v, flags,
+                          absent_ok=True):
+            return None
+        return v.raw[:size]
+
+    def contains_value(self, value: bytes, flags: int = 0) -> bool:
+        """``BPF_MAP_LOOKUP_ELEM`` with a NULL key: a bloom filter's membership test."""
+        return self._elem(_MAP_LOOKUP_ELEM, "BPF_MAP_LOOKUP_ELEM", None,
+                          _in_buf(value, self.value_size), flags, absent_ok=True)
+
+    def delete(self, key: int | bytes | None) -> bool:
+        """``BPF_MAP_DELETE_ELEM``: False when the key was absent (ENOENT)."""
+        return self._elem(_MAP_DELETE_ELEM, "BPF_MAP_DELETE_ELEM", self._key(key), absent_ok=True)
+
+    def lookup_and_delete(self, key: int | bytes | None, flags: int = 0, *,
+                          value_size: int | None = None) -> bytes | None:
+        """``BPF_MAP_LOOKUP_AND_DELETE_ELEM`` (a pop for queues and stacks): the value, or None."""
+        size = self.elem_size if value_size is None else value_size
+        v = ctypes.create_string_buffer(max(size, 1))
+        if not self._elem(_MAP_LOOKUP_AND_DELETE_ELEM, "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+                          self._key(key), v, flags, absent_ok=True):
+            return None
+        return v.raw[:size]
+
+    def next_key(self, key: int | bytes | None) -> bytes | None:
+        """``BPF_MAP_GET_NEXT_KEY``: the key after ``key`` (the first for None), None at the end."""
+        nxt = ctypes.create_string_buffer(max(self.key_size, 1))
+        if not self._elem(_MAP_GET_NEXT_KEY, "BPF_MAP_GET_NEXT_KEY", self._key(key), nxt,
+                          absent_ok=True):
+            return None
+        return nxt.raw[: self.key_size]
+
+    def iter_keys(self) -> Iterator[bytes]:
+        """Every key, in the kernel's order (``next_key`` from None until the end)."""
+        key = self.next_key(None)
+        while key is not None:
+            yield key
+            key = self.next_key(key)
+
+    def freeze(self) -> None:
+        """``BPF_MAP_FREEZE``: no more writes from user space."""
+        _syscall(_MAP_FREEZE, _MapElemAttr(map_fd=self.fd), "BPF_MAP_FREEZE")
+
+    def _batch(self, cmd: int, what: str, keys: Sequence[bytes], values: Sequence[bytes] | None,
+               elem_flags: int) -> int:
+        kb = _in_buf(b"".join(keys), self.key_size * len(keys))
+        vb = None if values is None else _in_buf(b"".join(values), self.elem_size * len(values))
+        attr = _MapBatchAttr(keys=_addr(kb), values=_addr(vb), count=len(keys), map_fd=self.fd,
+                             elem_flags=elem_flags)
+        try:
+            _syscall(cmd, attr, what)
+        except KernelError as e:
+            raise KernelBatchError(str(e.reason), errno=e.errno or 0, count=attr.count) from None
+        return int(attr.count)
+
+    def update_batch(self, keys: Sequence[bytes], values: Sequence[bytes], elem_flags: int = 0) -> int:
+        """``BPF_MAP_UPDATE_BATCH``: how many were updated (:class:`KernelBatchError` says on failure)."""
+        return self._batch(_MAP_UPDATE_BATCH, "BPF_MAP_UPDATE_BATCH", keys, values, elem_flags)
+
+    def delete_batch(self, keys: Sequence[bytes], elem_flags: int = 0) -> int:
+        """``BPF_MAP_DELETE_BATCH``: how many were deleted (:class:`KernelBatchError` says on failure)."""
+        return self._batch(_MAP_DELETE_BATCH, "BPF_MAP_DELETE_BATCH", keys, None, elem_flags)
+
+
+# Ring buffer record header (kernel/bpf/ringbuf.c): u32 length with these flags, u32 page offset.
+_RINGBUF_BUSY = 1 << 31
+_RINGBUF_DISCARD = 1 << 30
+_RINGBUF_HDR = 8
+
+
+def read_ringbuf(ringbuf: BpfMap, *, consume: bool = True) -> list[bytes]:
+    """The committed, not discarded records of a ring buffer map, read through mmap().
+
+    As libbpf's ``ring_buffer__consume``: from the consumer position up to the
+    producer's, stopping at a record still being written.  ``consume`` moves the
+    consumer position past what was read; without it the map is only read.
+    """
+    fd, size, page = ringbuf.fd, ringbuf.max_entries, mmap.PAGESIZE
+    prot = mmap.PROT_READ | (mmap.PROT_WRITE if consume else 0)
+    try:
+        # The consumer page, then the producer page and the data pages, mapped twice.
+        cons = mmap.mmap(fd, page, mmap.MAP_SHARED, prot, offset=0)
+        try:
+            prod = mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
+        except BaseException:
+            cons.close()
+            raise
+    except OSError as e:
+        raise KernelError(f"mmap of ring buffer: {os.strerror(e.errno or 0)}", errno=e.errno or 0) from e
+    with cons, prod:
+        (pos,) = struct.unpack_from("<Q", cons, 0)
+        (end,) = struct.unpack_from("<Q", prod, 0)
+        records = []
+        while pos < end:
+            base = page + (pos & (size - 1))
+            length, _pg_off = struct.unpack_from("<II", prod, base)
+            if length & _RINGBUF_BUSY:
+                break
+            n = length & ~(_RINGBUF_BUSY | _RINGBUF_DISCARD)
+            if not length & _RINGBUF_DISCARD:
+                records.append(bytes(prod[base + _RINGBUF_HDR: base + _RINGBUF_HDR + n]))
+            pos += (_RINGBUF_HDR + n + 7) // 8 * 8
+        if consume:
+            struct.pack_into("<Q", cons, 0, pos)
+        return records
 
 
 @dataclass(frozen=True, slots=True)
