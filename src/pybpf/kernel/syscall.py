@@ -76,7 +76,7 @@ BPF_PROG_TYPE_XDP = 6
 BPF_MAP_TYPE_ARRAY = 2
 # Per-CPU maps take and return one value slot (rounded up to 8 bytes) per possible CPU.
 # PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, PERCPU_CGROUP_STORAGE
-_PERCPU_MAP_TYPES = frozenset({5, 6, 10, 20})
+_PERCPU_MAP_TYPES = frozenset({5, 6, 10, 21})
 BPF_PSEUDO_MAP_FD = 1
 BPF_PSEUDO_MAP_VALUE = 2
 XDP_PASS = 2
