@@ -7,7 +7,9 @@ opcode to ``OPCODES`` without teaching a consumer fails here, not at run time.
 from __future__ import annotations
 
 from pybpf.asm.syntax import ubpf_variants
+from pybpf.interp.compiler import _EMIT
 from pybpf.interp.semantics import ALU_OPS, JCOND_OPS
+from pybpf.interp.stepper import _STEP
 from pybpf.isa import OPCODES, AluOp, Form, JmpOp
 
 
@@ -19,6 +21,12 @@ def test_alu_semantics_cover_every_alu_op() -> None:
 def test_jump_semantics_cover_every_condition() -> None:
     ops = {JmpOp(info.op) for info in OPCODES.values() if info.form is Form.JCOND}
     assert set(JCOND_OPS) == ops
+
+
+def test_interpreter_form_tables_cover_every_form() -> None:
+    forms = {info.form for info in OPCODES.values()}
+    assert set(_EMIT) == forms  # code generator
+    assert set(_STEP) == forms  # stepper
 
 
 def test_every_opcode_has_a_ubpf_mnemonic() -> None:

@@ -35,7 +35,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ..isa import OPCODES, AluOp, Class, Form, Insn, JmpOp, Mode
+from ..isa import OPCODES, AluOp, Class, Form, Insn, JmpOp, Mode, OpInfo
 from ..runtime.loader import Loaded, Subprog
 from . import semantics as sem
 from .state import RunState, Stop, callx_id
@@ -270,62 +270,81 @@ class _SubprogGen:
 
     # -- instructions -----------------------------------------------------------------
     def insn(self, pc: int, insn: Insn, ind: int, after: int) -> None:
+        """Emit one instruction through :data:`_EMIT`, the table keyed by its form.
+
+        ``after`` is how many instructions of the segment follow this one (for
+        the exact count when the instruction stops the run).
+        """
         info = OPCODES[insn.opcode]
-        form = info.form
+        _EMIT[info.form](self, pc, insn, info, ind, after)
+
+    def _emit_alu(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        self.alu(insn, info.cls is Class.ALU64, ind)
+
+    def _emit_neg(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
         d = f"r{insn.dst}"
+        self.emit(ind, f"{d} = -{d} & {M64 if info.cls is Class.ALU64 else M32:#x}")
+
+    def _emit_end(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        self.endian(insn, ind)
+
+    def _emit_ld_imm64(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        const = self.loaded.imm64(pc, insn)
+        self.emit(ind, f"r{insn.dst} = {const:#x}")
+
+    def _emit_ld_packet(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        """LD_ABS and LD_IND: the legacy packet loads."""
+        self.uses.add("packet_load")
+        off = f"r{insn.src} + {insn.imm}" if info.form is Form.LD_IND else f"{insn.imm}"
+        self.emit(ind, f"t = _packet_load({off}, {info.nbytes})")
+        self.emit(ind, "if t is None:")
+        self.emit(ind + 1, f"raise _Stop((0, {', '.join(f'r{i}' for i in range(1, 11))}), n - {after})")
+        self.emit(ind, "r0 = t")
+
+    def _emit_ldx(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        c = self.cache(ind, f"r{insn.src}", insn.off, info.nbytes, False, pc)
+        size = info.nbytes
+        if size == 1 and info.mode is Mode.MEM:
+            expr = f"c{c}m[a - c{c}b]"
+        else:
+            fn = self.struct_fn(size, info.mode is Mode.MEMSX, "u")
+            expr = f"{fn}(c{c}m, a - c{c}b)[0]"
+            if info.mode is Mode.MEMSX:
+                expr = f"{expr} & {M64:#x}"
+        self.emit(ind, f"r{insn.dst} = {expr}")
+
+    def _emit_store(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        """ST and STX: the stored value is the immediate or the source register."""
         s = f"r{insn.src}"
-        if form is Form.ALU:
-            self.alu(insn, info.cls is Class.ALU64, ind)
-        elif form is Form.NEG:
-            self.emit(ind, f"{d} = -{d} & {M64 if info.cls is Class.ALU64 else M32:#x}")
-        elif form is Form.END:
-            self.endian(insn, ind)
-        elif form is Form.LD_IMM64:
-            const = self.loaded.imm64(pc, insn)
-            self.emit(ind, f"{d} = {const:#x}")
-        elif form in (Form.LD_ABS, Form.LD_IND):
-            self.uses.add("packet_load")
-            off = f"{s} + {insn.imm}" if form is Form.LD_IND else f"{insn.imm}"
-            self.emit(ind, f"t = _packet_load({off}, {info.nbytes})")
-            self.emit(ind, "if t is None:")
-            self.emit(ind + 1, f"raise _Stop((0, {', '.join(f'r{i}' for i in range(1, 11))}), n - {after})")
-            self.emit(ind, "r0 = t")
-        elif form is Form.LDX:
-            c = self.cache(ind, s, insn.off, info.nbytes, False, pc)
-            size = info.nbytes
-            if size == 1 and info.mode is Mode.MEM:
-                expr = f"c{c}m[a - c{c}b]"
-            else:
-                fn = self.struct_fn(size, info.mode is Mode.MEMSX, "u")
-                expr = f"{fn}(c{c}m, a - c{c}b)[0]"
-                if info.mode is Mode.MEMSX:
-                    expr = f"{expr} & {M64:#x}"
-            self.emit(ind, f"{d} = {expr}")
-        elif form in (Form.ST, Form.STX):
-            size = info.nbytes
-            mask = (1 << (8 * size)) - 1
-            value = f"{insn.imm & mask:#x}" if form is Form.ST else s if size == 8 else f"{s} & {mask:#x}"
-            c = self.cache(ind, d, insn.off, size, True, pc)
-            if size == 1:
-                self.emit(ind, f"c{c}m[a - c{c}b] = {value}")
-            else:
-                self.emit(ind, f"{self.struct_fn(size, False, 'p')}(c{c}m, a - c{c}b, {value})")
-        elif form is Form.ATOMIC:
-            self.atomic(insn, info.nbytes, pc, ind)
-        elif form is Form.JA and pc in self.skip_ja:
-            pass  # the end of a structured then-part: counted, nothing to do
-        elif form is Form.JA:
-            target = insn.jump_target(pc)
-            assert target is not None
-            self.emit(ind, f"b = {self.block_id[target]}")
-            self.emit(ind, "continue")
-        elif form is Form.JCOND:
-            target = insn.jump_target(pc)
-            assert target is not None
-            self.emit(ind, f"if {self.cond(insn, info.cls is Class.JMP)}:")
-            self.emit(ind + 1, f"b = {self.block_id[target]}")
-            self.emit(ind + 1, "continue")
-        elif form is Form.CALL and insn.src == 1:
+        size = info.nbytes
+        mask = (1 << (8 * size)) - 1
+        value = f"{insn.imm & mask:#x}" if info.form is Form.ST else s if size == 8 else f"{s} & {mask:#x}"
+        c = self.cache(ind, f"r{insn.dst}", insn.off, size, True, pc)
+        if size == 1:
+            self.emit(ind, f"c{c}m[a - c{c}b] = {value}")
+        else:
+            self.emit(ind, f"{self.struct_fn(size, False, 'p')}(c{c}m, a - c{c}b, {value})")
+
+    def _emit_atomic(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        self.atomic(insn, info.nbytes, pc, ind)
+
+    def _emit_ja(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        if pc in self.skip_ja:
+            return  # the end of a structured then-part: counted, nothing to do
+        target = insn.jump_target(pc)
+        assert target is not None
+        self.emit(ind, f"b = {self.block_id[target]}")
+        self.emit(ind, "continue")
+
+    def _emit_jcond(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        target = insn.jump_target(pc)
+        assert target is not None
+        self.emit(ind, f"if {self.cond(insn, info.cls is Class.JMP)}:")
+        self.emit(ind + 1, f"b = {self.block_id[target]}")
+        self.emit(ind + 1, "continue")
+
+    def _emit_call(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        if insn.src == 1:  # bpf-to-bpf call
             target = insn.jump_target(pc)
             assert target is not None
             callee = self.loaded.subprog_at(target).index
@@ -335,25 +354,26 @@ class _SubprogGen:
             self.reset_caches(ind)
             self.emit(ind, "r0 = t[0]")
             self.emit(ind, "n = t[11]")
-        elif form in (Form.CALL, Form.CALLX):
-            self.uses.add("call")
-            if form is Form.CALL:
-                hid = str(insn.imm)
-            else:
-                self.emit(ind, f"h = _callx_id({d}, {pc})")
-                hid = "h"
-            self.emit(ind, f"r0 = _call({hid}, {pc}, r1, r2, r3, r4, r5)")
-            self.reset_caches(ind)
-            unwind = (self.loaded.helpers[insn.imm].unwind if form is Form.CALL
-                      else any(h.unwind for h in self.loaded.helpers.values()))
-            if unwind:
-                cond = "r0 == 0" if form is Form.CALL else "r0 == 0 and S.is_unwind(h)"
-                self.emit(ind, f"if {cond}:")
-                self.emit(ind + 1, f"raise _Stop(({_REGS}), n - {after})")
-        elif form is Form.EXIT:
-            self.emit(ind, f"return ({_REGS}, n)")
-        else:  # pragma: no cover - the loader rejects anything else
-            raise AssertionError(form)
+            return
+        self.helper_call(pc, str(insn.imm), self.loaded.helpers[insn.imm].unwind, "r0 == 0", ind, after)
+
+    def _emit_callx(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        self.uses.add("call")
+        self.emit(ind, f"h = _callx_id(r{insn.dst}, {pc})")
+        unwind = any(h.unwind for h in self.loaded.helpers.values())
+        self.helper_call(pc, "h", unwind, "r0 == 0 and S.is_unwind(h)", ind, after)
+
+    def _emit_exit(self, pc: int, insn: Insn, info: OpInfo, ind: int, after: int) -> None:
+        self.emit(ind, f"return ({_REGS}, n)")
+
+    def helper_call(self, pc: int, hid: str, unwind: bool, stop: str, ind: int, after: int) -> None:
+        """A helper call by id expression ``hid``; ``stop`` tests for an unwinding helper."""
+        self.uses.add("call")
+        self.emit(ind, f"r0 = _call({hid}, {pc}, r1, r2, r3, r4, r5)")
+        self.reset_caches(ind)
+        if unwind:
+            self.emit(ind, f"if {stop}:")
+            self.emit(ind + 1, f"raise _Stop(({_REGS}), n - {after})")
 
     def reset_caches(self, ind: int) -> None:
         """After a call: drop every region cache if the call unmapped a region.
@@ -513,6 +533,29 @@ class _SubprogGen:
             if imm & 0x01:
                 self.emit(ind, f"{s} = t")
 
+
+_Emitter = Callable[[_SubprogGen, int, Insn, OpInfo, int, int], None]
+
+# One code generator per instruction form (design notes 2-3): 32/64-bit, imm/reg
+# and access size are decoded inside the handler, never separate entries.
+# tests/test_tables.py checks the keys are exactly the forms in OPCODES.
+_EMIT: dict[Form, _Emitter] = {
+    Form.ALU: _SubprogGen._emit_alu,
+    Form.NEG: _SubprogGen._emit_neg,
+    Form.END: _SubprogGen._emit_end,
+    Form.LD_IMM64: _SubprogGen._emit_ld_imm64,
+    Form.LD_ABS: _SubprogGen._emit_ld_packet,
+    Form.LD_IND: _SubprogGen._emit_ld_packet,
+    Form.LDX: _SubprogGen._emit_ldx,
+    Form.ST: _SubprogGen._emit_store,
+    Form.STX: _SubprogGen._emit_store,
+    Form.ATOMIC: _SubprogGen._emit_atomic,
+    Form.JA: _SubprogGen._emit_ja,
+    Form.JCOND: _SubprogGen._emit_jcond,
+    Form.CALL: _SubprogGen._emit_call,
+    Form.CALLX: _SubprogGen._emit_callx,
+    Form.EXIT: _SubprogGen._emit_exit,
+}
 
 def generate_source(loaded: Loaded) -> str:
     """The Python source of every subprogram function (for inspection and tests)."""

@@ -15,7 +15,9 @@ depending on them, but both engines must agree):
 
 from __future__ import annotations
 
-from ..isa import OPCODES, AluOp, Class, Form, Mode
+from collections.abc import Callable
+
+from ..isa import OPCODES, AluOp, Class, Form, Insn, Mode, OpInfo
 from ..runtime.loader import Loaded
 from . import semantics as sem
 from .result import TraceStep
@@ -28,6 +30,35 @@ M64 = sem.M64
 _REG_NAMES = tuple(f"r{i}" for i in range(11))
 
 
+class _Step:
+    """What the form handlers share: the machine, the call stack and this step's record."""
+
+    __slots__ = ("before", "calls", "count", "loaded", "mem", "regs", "state", "stored", "trace")
+
+    def __init__(self, state: RunState, loaded: Loaded, regs: list[int],
+                 trace: list[TraceStep] | None) -> None:
+        self.state = state
+        self.loaded = loaded
+        self.mem = state.mem
+        self.regs = regs
+        self.trace = trace
+        self.count = 0
+        self.calls: list[tuple[int, list[int]]] = []  # (return pc, caller's r1-r10)
+        self.before: list[int] | None = None
+        self.stored: list[tuple[str, int]] = []
+
+    def stop(self, pc: int, insn: Insn) -> Stop:
+        """Record this step and build the Stop that ends the run here."""
+        _record(self.trace, pc, insn, self.before, self.regs, self.stored)
+        return Stop(tuple(self.regs), self.count)
+
+
+# A handler executes one instruction and returns the next pc, or None for the
+# next instruction in line, or _DONE when the entry frame exits.
+_Handler = Callable[[_Step, int, Insn, OpInfo], int | None]
+_DONE = -1
+
+
 def step_run(state: RunState, loaded: Loaded, regs: list[int], pc: int, budget: int,
              trace: list[TraceStep] | None = None) -> tuple[list[int], int]:
     """Run from ``pc`` until the frame that was current at entry exits.
@@ -35,104 +66,170 @@ def step_run(state: RunState, loaded: Loaded, regs: list[int], pc: int, budget: 
     Executes at most ``budget`` instructions, raising BudgetExceededError at
     the one after.  Returns (registers at the exit, instructions executed).
     Frames pushed here are popped here; the entry frame is the caller's.
+    Each instruction runs through :data:`_STEP`, the table keyed by its form.
     """
     program = loaded.program
-    mem = state.mem
-    count = 0
-    calls: list[tuple[int, list[int]]] = []  # (return pc, caller's r1-r10)
+    ctx = _Step(state, loaded, regs, trace)
     while True:
         insn = program.at(pc)
-        if count >= budget:
+        if ctx.count >= budget:
             raise state.budget_error(pc)
-        count += 1
+        ctx.count += 1
         info = OPCODES[insn.opcode]
-        form = info.form
-        before = list(regs) if trace is not None else None
-        stored: list[tuple[str, int]] = []
-        next_pc = pc + insn.width
-        cls = info.cls
-        is64 = cls in (Class.ALU64, Class.JMP)
-        if form is Form.ALU:
-            src = regs[insn.src] if insn.source else insn.imm & M64
-            regs[insn.dst] = sem.alu(insn.opcode & 0xF0, cls is Class.ALU64, insn.off, regs[insn.dst], src)
-        elif form is Form.NEG:
-            regs[insn.dst] = sem.alu(AluOp.NEG, cls is Class.ALU64, 0, regs[insn.dst], 0)
-        elif form is Form.END:
-            regs[insn.dst] = sem.endian(insn.opcode, insn.imm, regs[insn.dst])
-        elif form is Form.LD_IMM64:
-            # a "function pointer" is the callee's pc; map loads were resolved at load time
-            regs[insn.dst] = loaded.imm64(pc, insn)
-        elif form in (Form.LD_ABS, Form.LD_IND):
-            offset = insn.imm + (regs[insn.src] if form is Form.LD_IND else 0)
-            value = state.packet_load(offset, info.nbytes)
-            if value is None:  # the kernel ends the program with r0 = 0
-                regs[0] = 0
-                _record(trace, pc, insn, before, regs, stored)
-                raise Stop(tuple(regs), count)
-            regs[0] = value
-        elif form is Form.LDX:
-            size = info.nbytes
-            addr = (regs[insn.src] + insn.off) & M64
-            value = mem.load(addr, size, pc=pc) if _ok(state, addr, size, False, pc) else 0
-            if info.mode is Mode.MEMSX:
-                value = sem.sx(value, 8 * size) & M64
-            regs[insn.dst] = value
-        elif form in (Form.ST, Form.STX):
-            size = info.nbytes
-            addr = (regs[insn.dst] + insn.off) & M64
-            value = (insn.imm if form is Form.ST else regs[insn.src]) & ((1 << (8 * size)) - 1)
-            _ok(state, addr, size, True, pc)
-            mem.store(addr, size, value)
-            stored.append((f"mem[{addr:#x}]/{size}", value))
-        elif form is Form.ATOMIC:
-            size = info.nbytes
-            mask = (1 << (8 * size)) - 1
-            addr = (regs[insn.dst] + insn.off) & M64
-            _ok(state, addr, size, True, pc)  # read-modify-write: fault before anything happens
-            old = mem.load(addr, size)
-            new, fetched = sem.atomic_result(insn.imm, old, regs[insn.src], regs[0], mask)
-            if new is not None:
-                mem.store(addr, size, new)
-                stored.append((f"mem[{addr:#x}]/{size}", new))
-            if insn.imm == 0xF1:
-                regs[0] = fetched
-            elif insn.imm & 0x01:
-                regs[insn.src] = fetched
-        elif form is Form.JA:
-            target = insn.jump_target(pc)
-            assert target is not None
-            next_pc = target
-        elif form is Form.JCOND:
-            b = regs[insn.src] if insn.source else insn.imm & M64
-            if sem.jcond(insn.opcode & 0xF0, is64, regs[insn.dst], b):
-                target = insn.jump_target(pc)
-                assert target is not None
-                next_pc = target
-        elif form in (Form.CALL, Form.CALLX):
-            if form is Form.CALL and insn.src == 1:
-                target = insn.jump_target(pc)
-                assert target is not None
-                r10 = state.push_frame(pc)
-                calls.append((next_pc, regs[1:11]))
-                regs[10] = r10
-                next_pc = target
-            else:
-                hid = insn.imm if form is Form.CALL else callx_id(regs[insn.dst], pc)
-                regs[0] = state.call(hid, pc, regs[1], regs[2], regs[3], regs[4], regs[5])
-                if regs[0] == 0 and state.is_unwind(hid):
-                    _record(trace, pc, insn, before, regs, stored)
-                    raise Stop(tuple(regs), count)
-        elif form is Form.EXIT:
-            if not calls:
-                _record(trace, pc, insn, before, regs, stored)
-                return regs, count
-            next_pc, saved = calls.pop()
-            state.pop_frame()
-            regs[1:11] = saved
-        else:  # pragma: no cover - the loader rejects anything else
-            raise AssertionError(form)
-        _record(trace, pc, insn, before, regs, stored)
-        pc = next_pc
+        ctx.before = list(regs) if trace is not None else None
+        ctx.stored = []
+        next_pc = _STEP[info.form](ctx, pc, insn, info)
+        _record(trace, pc, insn, ctx.before, regs, ctx.stored)
+        if next_pc is None:
+            pc += insn.width
+        elif next_pc == _DONE:
+            return regs, ctx.count
+        else:
+            pc = next_pc
+
+
+def _alu(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    regs = c.regs
+    src = regs[insn.src] if insn.source else insn.imm & M64
+    regs[insn.dst] = sem.alu(insn.opcode & 0xF0, info.cls is Class.ALU64, insn.off, regs[insn.dst], src)
+    return None
+
+
+def _neg(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    c.regs[insn.dst] = sem.alu(AluOp.NEG, info.cls is Class.ALU64, 0, c.regs[insn.dst], 0)
+    return None
+
+
+def _end(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    c.regs[insn.dst] = sem.endian(insn.opcode, insn.imm, c.regs[insn.dst])
+    return None
+
+
+def _ld_imm64(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    # a "function pointer" is the callee's pc; map loads were resolved at load time
+    c.regs[insn.dst] = c.loaded.imm64(pc, insn)
+    return None
+
+
+def _ld_packet(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    """LD_ABS and LD_IND: the legacy packet loads."""
+    regs = c.regs
+    offset = insn.imm + (regs[insn.src] if info.form is Form.LD_IND else 0)
+    value = c.state.packet_load(offset, info.nbytes)
+    if value is None:  # the kernel ends the program with r0 = 0
+        regs[0] = 0
+        raise c.stop(pc, insn)
+    regs[0] = value
+    return None
+
+
+def _ldx(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    size = info.nbytes
+    addr = (c.regs[insn.src] + insn.off) & M64
+    value = c.mem.load(addr, size, pc=pc) if _ok(c.state, addr, size, False, pc) else 0
+    if info.mode is Mode.MEMSX:
+        value = sem.sx(value, 8 * size) & M64
+    c.regs[insn.dst] = value
+    return None
+
+
+def _store(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    """ST and STX: the stored value is the immediate or the source register."""
+    size = info.nbytes
+    addr = (c.regs[insn.dst] + insn.off) & M64
+    value = (insn.imm if info.form is Form.ST else c.regs[insn.src]) & ((1 << (8 * size)) - 1)
+    _ok(c.state, addr, size, True, pc)
+    c.mem.store(addr, size, value)
+    c.stored.append((f"mem[{addr:#x}]/{size}", value))
+    return None
+
+
+def _atomic(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    regs = c.regs
+    size = info.nbytes
+    mask = (1 << (8 * size)) - 1
+    addr = (regs[insn.dst] + insn.off) & M64
+    _ok(c.state, addr, size, True, pc)  # read-modify-write: fault before anything happens
+    old = c.mem.load(addr, size)
+    new, fetched = sem.atomic_result(insn.imm, old, regs[insn.src], regs[0], mask)
+    if new is not None:
+        c.mem.store(addr, size, new)
+        c.stored.append((f"mem[{addr:#x}]/{size}", new))
+    if insn.imm == 0xF1:
+        regs[0] = fetched
+    elif insn.imm & 0x01:
+        regs[insn.src] = fetched
+    return None
+
+
+def _ja(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    target = insn.jump_target(pc)
+    assert target is not None
+    return target
+
+
+def _jcond(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    regs = c.regs
+    b = regs[insn.src] if insn.source else insn.imm & M64
+    if sem.jcond(insn.opcode & 0xF0, info.cls is Class.JMP, regs[insn.dst], b):
+        target = insn.jump_target(pc)
+        assert target is not None
+        return target
+    return None
+
+
+def _call(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    if insn.src == 1:  # bpf-to-bpf call
+        target = insn.jump_target(pc)
+        assert target is not None
+        regs = c.regs
+        r10 = c.state.push_frame(pc)
+        c.calls.append((pc + insn.width, regs[1:11]))
+        regs[10] = r10
+        return target
+    return _helper(c, pc, insn, insn.imm)
+
+
+def _callx(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    return _helper(c, pc, insn, callx_id(c.regs[insn.dst], pc))
+
+
+def _helper(c: _Step, pc: int, insn: Insn, hid: int) -> int | None:
+    regs = c.regs
+    regs[0] = c.state.call(hid, pc, regs[1], regs[2], regs[3], regs[4], regs[5])
+    if regs[0] == 0 and c.state.is_unwind(hid):
+        raise c.stop(pc, insn)
+    return None
+
+
+def _exit(c: _Step, pc: int, insn: Insn, info: OpInfo) -> int | None:
+    if not c.calls:
+        return _DONE
+    next_pc, saved = c.calls.pop()
+    c.state.pop_frame()
+    c.regs[1:11] = saved
+    return next_pc
+
+
+# One executor per instruction form (design notes 2-3); tests/test_tables.py
+# checks the keys are exactly the forms in OPCODES.
+_STEP: dict[Form, _Handler] = {
+    Form.ALU: _alu,
+    Form.NEG: _neg,
+    Form.END: _end,
+    Form.LD_IMM64: _ld_imm64,
+    Form.LD_ABS: _ld_packet,
+    Form.LD_IND: _ld_packet,
+    Form.LDX: _ldx,
+    Form.ST: _store,
+    Form.STX: _store,
+    Form.ATOMIC: _atomic,
+    Form.JA: _ja,
+    Form.JCOND: _jcond,
+    Form.CALL: _call,
+    Form.CALLX: _callx,
+    Form.EXIT: _exit,
+}
 
 
 def _ok(state: RunState, addr: int, size: int, write: bool, pc: int) -> bool:
