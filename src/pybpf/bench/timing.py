@@ -3,13 +3,18 @@
 The method matches ``shared/bench/bench_timer.h``: calibrate a batch so that
 one sample takes at least ``min_sample_ns``, take ``samples`` samples, and
 report the median of the per-run times.  Every run starts from the same
-memory (the benchmark programs leave it as they found it).
+memory (the benchmark programs leave it as they found it).  One function
+(:func:`_measure`) does this for every engine; an engine only says how to run
+a batch: a Python loop for the interpreter, one native call
+(:meth:`~pybpf.jit.JitProgram.repeat`) for the JIT, ``repeat`` test runs for
+an object with maps.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import PyBpfError
@@ -46,41 +51,19 @@ class TimingResult:
         }
 
 
-def time_program(program: Program, mem: bytes, *, engine: str = "interp", samples: int = 15,
-                 min_sample_ns: int = 20_000_000, max_batch: int = 1 << 20) -> TimingResult:
-    """Run ``program`` with r1 = memory, r2 = its length, and time it.
+def _measure(run_batch: Callable[[int], object], run_once: Callable[[], tuple[int, int | None]], *,
+             engine: str, samples: int, min_sample_ns: int, max_batch: int,
+             compile_ms: float | None = None) -> TimingResult:
+    """Calibrate, sample, and check the result is the same before and after.
 
-    ``engine``: ``interp``, ``jit`` (checked), ``jit-trusted`` (no access
-    checks, as for a verified program) or ``auto`` (the JIT when available).
+    ``run_batch(n)`` runs the program n times; ``run_once()`` runs it once and
+    gives (r0, instructions executed).
     """
-    if engine == "auto":
-        from ..jit import available
-
-        engine = "jit" if available() else "interp"
-    if engine in ("jit", "jit-trusted"):
-        from ..jit.timing import time_jit
-
-        jt = time_jit(program, mem, mode="trusted" if engine == "jit-trusted" else "checked",
-                      samples=samples, min_sample_ns=min_sample_ns)
-        return TimingResult(ret=jt.ret, ns_median=jt.ns_median, ns_min=jt.ns_min, insns=jt.insns,
-                            batch=jt.batch, samples=jt.samples, engine=engine, compile_ms=jt.compile_ms)
-    if engine != "interp":
-        raise PyBpfError(f"unknown engine {engine!r} (interp, jit, jit-trusted, auto)")
-    from ..interp import Interpreter
-    from ..runtime.memory import Memory
-
-    interp = Interpreter(program)
-    memory = Memory()
-    region = memory.add("mem", bytearray(mem))
-    r1, r2 = region.base, len(mem)
-    first = interp.run(memory, r1=r1, r2=r2)
-    ret, insns = first.r0, first.insns
-    run = interp.run
+    ret, insns = run_once()
 
     def sample(batch: int) -> int:
         t0 = time.perf_counter_ns()
-        for _ in range(batch):
-            run(memory, r1=r1, r2=r2)
+        run_batch(batch)
         return time.perf_counter_ns() - t0
 
     batch = 1
@@ -89,11 +72,58 @@ def time_program(program: Program, mem: bytes, *, engine: str = "interp", sample
             break
         batch *= 2
     per_run = sorted(sample(batch) / batch for _ in range(samples))
-    again = run(memory, r1=r1, r2=r2).r0
+    again, _ = run_once()
     if again != ret:
         raise PyBpfError(f"unstable result: {again:#x} after {ret:#x}")
     return TimingResult(ret=ret, ns_median=statistics.median(per_run), ns_min=per_run[0], insns=insns,
-                        batch=batch, samples=samples, engine="interp")
+                        batch=batch, samples=samples, engine=engine, compile_ms=compile_ms)
+
+
+def time_program(program: Program, mem: bytes, *, engine: str = "interp", samples: int = 15,
+                 min_sample_ns: int = 20_000_000, max_batch: int = 1 << 20) -> TimingResult:
+    """Run ``program`` with r1 = memory, r2 = its length, and time it.
+
+    ``engine``: ``interp``, ``jit`` (checked), ``jit-trusted`` (no access
+    checks, as for a verified program) or ``auto`` (the JIT when available).
+    """
+    from ..runtime.memory import Memory
+
+    if engine == "auto":
+        from ..jit import available
+
+        engine = "jit" if available() else "interp"
+    memory = Memory()
+    region = memory.add("mem", bytearray(mem))
+    r1, r2 = region.base, len(mem)
+    if engine in ("jit", "jit-trusted"):
+        from ..jit import JitProgram
+
+        jit = JitProgram(program, mode="trusted" if engine == "jit-trusted" else "checked")
+
+        def jit_once() -> tuple[int, int | None]:
+            res = jit.run(memory, r1=r1, r2=r2)
+            return res.r0, res.insns
+
+        # a batch is one native call: the time is the program's, not Python's loop
+        return _measure(lambda n: jit.repeat(memory, n, r1=r1, r2=r2), jit_once, engine=engine,
+                        samples=samples, min_sample_ns=min_sample_ns, max_batch=max(max_batch, 1 << 24),
+                        compile_ms=jit.compiled.compile_seconds * 1000)
+    if engine != "interp":
+        raise PyBpfError(f"unknown engine {engine!r} (interp, jit, jit-trusted, auto)")
+    from ..interp import Interpreter
+
+    run = Interpreter(program).run
+
+    def interp_once() -> tuple[int, int | None]:
+        res = run(memory, r1=r1, r2=r2)
+        return res.r0, res.insns
+
+    def interp_batch(n: int) -> None:
+        for _ in range(n):
+            run(memory, r1=r1, r2=r2)
+
+    return _measure(interp_batch, interp_once, engine="interp", samples=samples,
+                    min_sample_ns=min_sample_ns, max_batch=max_batch)
 
 
 def time_object_program(obj: bytes, mem: bytes, *, samples: int = 15,
@@ -111,21 +141,10 @@ def time_object_program(obj: bytes, mem: bytes, *, samples: int = 15,
     if len(names) != 1:
         raise PyBpfError(f"expected one function in .text, found {len(names)}")
     prog = load_object(spec, prog_types={names[0]: None}).programs[names[0]]
-    first = prog.test_run(mem)
 
-    def sample(batch: int) -> int:
-        t0 = time.perf_counter_ns()
-        prog.test_run(mem, repeat=batch)
-        return time.perf_counter_ns() - t0
+    def once() -> tuple[int, int | None]:
+        res = prog.test_run(mem)
+        return res.retval, res.insns
 
-    batch = 1
-    while batch < max_batch:
-        if sample(batch) >= min_sample_ns:
-            break
-        batch *= 2
-    per_run = sorted(sample(batch) / batch for _ in range(samples))
-    again = prog.test_run(mem).retval
-    if again != first.retval:
-        raise PyBpfError(f"unstable result: {again:#x} after {first.retval:#x}")
-    return TimingResult(ret=first.retval, ns_median=statistics.median(per_run), ns_min=per_run[0],
-                        insns=first.insns, batch=batch, samples=samples, engine="interp")
+    return _measure(lambda n: prog.test_run(mem, repeat=n), once, engine="interp", samples=samples,
+                    min_sample_ns=min_sample_ns, max_batch=max_batch)

@@ -54,6 +54,15 @@ from .tnum import U32, U64, tnum_add, tnum_sub
 __all__ = ["Checker", "Reject", "Options", "COMPLEXITY_LIMIT"]
 
 
+# For "pkt <op> data_end": (the range is learnt in the taken branch, the range may include data_end).
+_PKT_CMP: dict[JmpOp, tuple[bool, bool]] = {
+    JmpOp.JGT: (True, False),
+    JmpOp.JLT: (False, True),
+    JmpOp.JGE: (True, True),
+    JmpOp.JLE: (False, False),
+}
+
+
 class _Pop(Exception):
     """The current path ended (exit or pruned): continue with the next pushed state."""
 
@@ -713,44 +722,20 @@ class Checker:
 
         left = (dst.type is P and src.type is E) or (dst.type is META and init_pkt(src))
         right = (dst.type is E and src.type is P) or (init_pkt(dst) and src.type is META)
-        if op is JmpOp.JGT:
-            if left:
-                _find_good(this, dst, False)
-                _mark_pkt_end(other, insn.dst, True)
-            elif right:
-                _find_good(other, src, True)
-                _mark_pkt_end(this, insn.src, False)
-            else:
-                return False
-        elif op is JmpOp.JLT:
-            if left:
-                _find_good(other, dst, True)
-                _mark_pkt_end(this, insn.dst, False)
-            elif right:
-                _find_good(this, src, False)
-                _mark_pkt_end(other, insn.src, True)
-            else:
-                return False
-        elif op is JmpOp.JGE:
-            if left:
-                _find_good(this, dst, True)
-                _mark_pkt_end(other, insn.dst, False)
-            elif right:
-                _find_good(other, src, False)
-                _mark_pkt_end(this, insn.src, True)
-            else:
-                return False
-        elif op is JmpOp.JLE:
-            if left:
-                _find_good(other, dst, False)
-                _mark_pkt_end(this, insn.dst, True)
-            elif right:
-                _find_good(this, src, True)
-                _mark_pkt_end(other, insn.src, False)
-            else:
-                return False
+        # try_match_pkt_pointers: which branch learns the packet range, and whether the
+        # range may include data_end; "data_end <op> pkt" is "pkt <flipped op> data_end".
+        if op not in _PKT_CMP:
+            return False
+        if left:
+            reg, regno, row = dst, insn.dst, _PKT_CMP[op]
+        elif right:
+            reg, regno, row = src, insn.src, _PKT_CMP[JmpOp(flip_opcode(op))]
         else:
             return False
+        in_taken, include_end = row
+        good, bad = (this, other) if in_taken else (other, this)
+        _find_good(good, reg, include_end)
+        _mark_pkt_end(bad, regno, not include_end)
         return True
 
     # -- calls ----------------------------------------------------------------------------------
