@@ -13,8 +13,10 @@ verifier reproduces the kernel's log and reviewers compare against C source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from typing import Any
 
 __all__ = [
     "ARG_NAMES",
@@ -165,8 +167,36 @@ def _spell(base: str, flags: TypeFlag) -> str:
     return " | ".join(parts)
 
 
+class _KernelType:
+    """What ArgSpec and RetSpec share: a base kind plus modifier flags, named as the kernel names them."""
+
+    __slots__ = ()
+    type: ArgType | RetType
+    flags: TypeFlag
+
+    def _names(self) -> Mapping[tuple[Any, TypeFlag], str]:
+        raise NotImplementedError
+
+    @property
+    def raw(self) -> int:
+        """The kernel's enum value (base | flags)."""
+        return int(self.type) | int(self.flags)
+
+    @property
+    def kernel_name(self) -> str:
+        known = self._names().get((self.type, self.flags))
+        return known if known is not None else _spell(self.type.name, self.flags)
+
+    @property
+    def may_be_null(self) -> bool:
+        return TypeFlag.PTR_MAYBE_NULL in self.flags
+
+    def __str__(self) -> str:
+        return self.kernel_name
+
+
 @dataclass(frozen=True, slots=True)
-class ArgSpec:
+class ArgSpec(_KernelType):
     """One helper argument: the kernel's ``argN_type`` plus ``argN_size``/``argN_btf_id``.
 
     ``size`` is the fixed byte size of an ``ARG_PTR_TO_FIXED_SIZE_MEM``
@@ -181,19 +211,8 @@ class ArgSpec:
     size: int = 0
     btf_id: str | None = None
 
-    @property
-    def raw(self) -> int:
-        """The kernel's ``enum bpf_arg_type`` value (base | flags)."""
-        return int(self.type) | int(self.flags)
-
-    @property
-    def kernel_name(self) -> str:
-        known = ARG_NAMES.get((self.type, self.flags))
-        return known if known is not None else _spell(self.type.name, self.flags)
-
-    @property
-    def may_be_null(self) -> bool:
-        return TypeFlag.PTR_MAYBE_NULL in self.flags
+    def _names(self) -> Mapping[tuple[Any, TypeFlag], str]:
+        return ARG_NAMES
 
     @property
     def is_release(self) -> bool:
@@ -210,38 +229,22 @@ class ArgSpec:
         """``arg_type_is_mem_size``: the size paired with the preceding memory argument."""
         return self.type in (ArgType.ARG_CONST_SIZE, ArgType.ARG_CONST_SIZE_OR_ZERO)
 
-    def __str__(self) -> str:
-        return self.kernel_name
-
 
 @dataclass(frozen=True, slots=True)
-class RetSpec:
+class RetSpec(_KernelType):
     """A helper's ``ret_type`` (and ``ret_btf_id`` where it returns a BTF pointer)."""
 
     type: RetType
     flags: TypeFlag = TypeFlag.NONE
     btf_id: str | None = None
 
-    @property
-    def raw(self) -> int:
-        return int(self.type) | int(self.flags)
-
-    @property
-    def kernel_name(self) -> str:
-        known = RET_NAMES.get((self.type, self.flags))
-        return known if known is not None else _spell(self.type.name, self.flags)
-
-    @property
-    def may_be_null(self) -> bool:
-        return TypeFlag.PTR_MAYBE_NULL in self.flags
+    def _names(self) -> Mapping[tuple[Any, TypeFlag], str]:
+        return RET_NAMES
 
     @property
     def is_ringbuf_mem(self) -> bool:
         """The result is a ringbuf record whose size is the helper's ARG_CONST_ALLOC_SIZE_OR_ZERO."""
         return self.type is RetType.RET_PTR_TO_MEM and TypeFlag.MEM_RINGBUF in self.flags
-
-    def __str__(self) -> str:
-        return self.kernel_name
 
 
 # ARG_PTR_TO_LONG / ARG_PTR_TO_INT no longer exist: Linux 6.12 replaced them by

@@ -69,6 +69,17 @@ def _sum_field(env: Env, off: int) -> tuple[int, int] | None:
     return at, int.from_bytes(pkt.region.buffer[at:at + 2], "little")
 
 
+def _replaced_sum(check: int, kind: int, old: int, new: int) -> int | None:
+    """The checksum after replacing a ``kind``-byte field (0: ``new`` is a csum diff); None if invalid."""
+    if kind == 0:
+        return None if old else csum.csum_replace_by_diff(check, new)
+    if kind == 2:
+        return csum.csum_replace2(check, old & 0xFFFF, new & 0xFFFF)
+    if kind == 4:
+        return csum.csum_replace4(check, _u32(old), _u32(new))
+    return None
+
+
 def l3_csum_replace(env: Env, h: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
     off, flags = _u32(r2), r5
     if flags & ~BPF_F_HDR_FIELD_MASK:
@@ -77,16 +88,8 @@ def l3_csum_replace(env: Env, h: HelperContext, r1: int, r2: int, r3: int, r4: i
     if field is None:
         return neg(E.EFAULT)
     at, check = field
-    kind = flags & BPF_F_HDR_FIELD_MASK
-    if kind == 0:
-        if r3:
-            return neg(E.EINVAL)
-        new = csum.csum_replace_by_diff(check, r4)
-    elif kind == 2:
-        new = csum.csum_replace2(check, r3 & 0xFFFF, r4 & 0xFFFF)
-    elif kind == 4:
-        new = csum.csum_replace4(check, _u32(r3), _u32(r4))
-    else:
+    new = _replaced_sum(check, flags & BPF_F_HDR_FIELD_MASK, r3, r4)
+    if new is None:
         return neg(E.EINVAL)
     env.packet().region.buffer[at:at + 2] = new.to_bytes(2, "little")
     return 0
@@ -104,17 +107,9 @@ def l4_csum_replace(env: Env, h: HelperContext, r1: int, r2: int, r3: int, r4: i
     mangled0 = bool(flags & BPF_F_MARK_MANGLED_0)
     if mangled0 and not flags & BPF_F_MARK_ENFORCE and check == 0:
         return 0  # UDP without checksum stays without
-    kind = flags & BPF_F_HDR_FIELD_MASK
     # ip_summed is CHECKSUM_NONE in test runs: the pseudo-header flag changes nothing else.
-    if kind == 0:
-        if r3:
-            return neg(E.EINVAL)
-        new = csum.csum_replace_by_diff(check, r4)
-    elif kind == 2:
-        new = csum.csum_replace2(check, r3 & 0xFFFF, r4 & 0xFFFF)
-    elif kind == 4:
-        new = csum.csum_replace4(check, _u32(r3), _u32(r4))
-    else:
+    new = _replaced_sum(check, flags & BPF_F_HDR_FIELD_MASK, r3, r4)
+    if new is None:
         return neg(E.EINVAL)
     if mangled0 and new == 0:
         new = CSUM_MANGLED_0
