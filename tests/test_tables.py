@@ -45,3 +45,11 @@ def test_opcode_table_is_self_consistent() -> None:
         if info.mode is not None:
             assert opcode & 0xE0 == info.mode
     assert len(OPCODES) == 126
+
+
+def test_each_syntax_formats_every_form() -> None:
+    from pybpf.asm import disasm
+
+    forms = {info.form for info in OPCODES.values()}
+    for table in (disasm._LLVM, disasm._KERNEL, disasm._UBPF):
+        assert set(table) == forms

@@ -32,7 +32,7 @@ register above r10) prints in every syntax as the raw form
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..isa.helper_ids import helper_name
@@ -46,6 +46,7 @@ from ..isa.opcodes import (
     Form,
     JmpOp,
     Mode,
+    OpInfo,
     PseudoSrc,
     Size,
     Source,
@@ -65,6 +66,9 @@ __all__ = ["Line", "disassemble", "format_insn", "iter_lines", "representable"]
 _MOVSX_TYPE = {8: "(s8)", 16: "(s16)", 32: "(s32)"}
 _SIGNED_TYPE = {Size.B: "s8", Size.H: "s16", Size.W: "s32"}
 
+
+_Pc = int | None
+_Labels = Mapping[int, str] | None
 
 def _s32(v: int) -> int:
     v &= 0xFFFF_FFFF
@@ -112,94 +116,141 @@ def _llvm_rel(rel: int, label: str | None) -> str:
     return f"{text} <{label}>" if label else text
 
 
+def _llvm_alu(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    op = AluOp(info.op or 0)
+    if info.source is Source.X:
+        if op is AluOp.MOV and insn.off:
+            return f"{r}{d} = {_MOVSX_TYPE[insn.off]}{r}{s}"
+        sym = SIGNED_ALU_SYMBOL[op] if insn.off else ALU_SYMBOL[op]
+        return f"{r}{d} {sym} {r}{s}"
+    sym = SIGNED_ALU_SYMBOL[op] if insn.off else ALU_SYMBOL[op]
+    return f"{r}{d} {sym} {insn.imm}"
+
+
+def _llvm_neg(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"{r}{d} = -{r}{d}"
+
+
+def _llvm_end(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    if info.cls is Class.ALU64:
+        return f"r{d} = bswap{insn.imm} r{d}"
+    return f"r{d} = {'be' if info.source is Source.X else 'le'}{insn.imm} r{d}"
+
+
+def _llvm_ld_imm64(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    if insn.src == PseudoSrc.IMM:
+        return f"r{d} = {_s64(insn.imm)} ll"
+    # LLVM prints "ld_pseudo\tr1, 2, 3" (imm = low half); we add the high
+    # half in hex when it is not zero so nothing is lost.
+    value = str(_s32(insn.imm)) if insn.imm >> 32 == 0 else f"{insn.imm:#x}"
+    return f"ld_pseudo\tr{d}, {insn.src}, {value}"
+
+
+def _llvm_ld_abs(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"r0 = *({SIZE_TYPE[info.size]} *)skb[{insn.imm}]"  # type: ignore[index]
+
+
+def _llvm_ld_ind(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    extra = f" + {insn.imm}" if insn.imm else ""  # LLVM 14 never shows imm; pybpf does when set
+    return f"r0 = *({SIZE_TYPE[info.size]} *)skb[r{s}{extra}]"  # type: ignore[index]
+
+
+def _llvm_ldx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    assert info.size is not None
+    if info.mode is Mode.MEMSX:
+        return f"r{d} = *({_SIGNED_TYPE[info.size]} *){_llvm_mem(s, insn.off)}"
+    return f"r{d} = *({SIZE_TYPE[info.size]} *){_llvm_mem(s, insn.off)}"
+
+
+def _llvm_st(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    assert info.size is not None
+    return f"*({SIZE_TYPE[info.size]} *){_llvm_mem(d, insn.off)} = {insn.imm}"
+
+
+def _llvm_stx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    assert info.size is not None
+    return f"*({SIZE_TYPE[info.size]} *){_llvm_mem(d, insn.off)} = r{s}"
+
+
+def _llvm_atomic(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    assert info.size is not None
+    t = SIZE_TYPE[info.size]
+    is64 = info.size is Size.DW
+    reg = "r" if is64 else "w"
+    atomic = AtomicOp(insn.imm)
+    mem = _llvm_mem(d, insn.off)
+    if atomic is AtomicOp.XCHG:
+        return f"{reg}{s} = xchg{'' if is64 else '32'}_{'64' if is64 else '32'}({mem[1:-1]}, {reg}{s})"
+    if atomic is AtomicOp.CMPXCHG:
+        name = "cmpxchg_64" if is64 else "cmpxchg32_32"
+        return f"{reg}0 = {name}({mem[1:-1]}, {reg}0, {reg}{s})"
+    name = ATOMIC_NAME[atomic.base]
+    if atomic.fetches:
+        return f"{reg}{s} = atomic_fetch_{name}(({t} *){mem}, {reg}{s})"
+    # Plain llvm-objdump 14 knows only the 32-bit ``lock +=``; the other 32-bit
+    # atomics it prints as <unknown>, so those take the --mattr=+alu32 spelling.
+    lock_reg = "r" if is64 or atomic is AtomicOp.ADD else "w"
+    return f"lock *({t} *){mem} {ALU_SYMBOL[AluOp(atomic.base)]} {lock_reg}{s}"
+
+
+def _llvm_ja(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    if info.cls is Class.JMP32:
+        return f"gotol {_llvm_rel(insn.imm, _target(insn.imm, pc, labels))}"
+    return f"goto {_llvm_rel(insn.off, _target(insn.off, pc, labels))}"
+
+
+def _llvm_jcond(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    rhs = f"{r}{s}" if info.source is Source.X else str(insn.imm)
+    label = _target(insn.off, pc, labels)
+    return f"if {r}{d} {JMP_SYMBOL[JmpOp(info.op or 0)]} {rhs} goto {_llvm_rel(insn.off, label)}"
+
+
+def _llvm_call(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    if insn.src == CallSrc.LOCAL:
+        # llvm-objdump prints "call 8" for a local call, like a helper call.
+        # We keep its text when the target has a label ("call 8 <func>")
+        # or the offset is negative, and write "+8" otherwise, so that
+        # the assembler can tell local calls from helper calls.
+        label = _target(insn.imm, pc, labels)
+        if label:
+            return f"call {insn.imm} <{label}>"
+        return f"call {insn.imm}" if insn.imm < 0 else f"call +{insn.imm}"
+    if insn.src == CallSrc.KFUNC:
+        return f"call kfunc {insn.imm}" + (f", {insn.off}" if insn.off else "")
+    return f"call {insn.imm_u32 if insn.imm < 0 else insn.imm}"
+
+
+def _llvm_callx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"callx r{d}"
+
+
+def _llvm_exit(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return "exit"
+
+
+# One formatter per instruction form (a test checks every form of OPCODES has one).
+_LLVM: dict[Form, Callable[..., str]] = {
+    Form.ALU: _llvm_alu,
+    Form.NEG: _llvm_neg,
+    Form.END: _llvm_end,
+    Form.LD_IMM64: _llvm_ld_imm64,
+    Form.LD_ABS: _llvm_ld_abs,
+    Form.LD_IND: _llvm_ld_ind,
+    Form.LDX: _llvm_ldx,
+    Form.ST: _llvm_st,
+    Form.STX: _llvm_stx,
+    Form.ATOMIC: _llvm_atomic,
+    Form.JA: _llvm_ja,
+    Form.JCOND: _llvm_jcond,
+    Form.CALL: _llvm_call,
+    Form.CALLX: _llvm_callx,
+    Form.EXIT: _llvm_exit,
+}
+
+
 def _format_llvm(insn: Insn, pc: int | None, labels: Mapping[int, str] | None) -> str:
     info = OPCODES[insn.opcode]
-    form = info.form
-    r = "r" if info.is64 else "w"
-    d, s = insn.dst, insn.src
-    if form is Form.ALU:
-        op = AluOp(info.op or 0)
-        if info.source is Source.X:
-            if op is AluOp.MOV and insn.off:
-                return f"{r}{d} = {_MOVSX_TYPE[insn.off]}{r}{s}"
-            sym = SIGNED_ALU_SYMBOL[op] if insn.off else ALU_SYMBOL[op]
-            return f"{r}{d} {sym} {r}{s}"
-        sym = SIGNED_ALU_SYMBOL[op] if insn.off else ALU_SYMBOL[op]
-        return f"{r}{d} {sym} {insn.imm}"
-    if form is Form.NEG:
-        return f"{r}{d} = -{r}{d}"
-    if form is Form.END:
-        if info.cls is Class.ALU64:
-            return f"r{d} = bswap{insn.imm} r{d}"
-        return f"r{d} = {'be' if info.source is Source.X else 'le'}{insn.imm} r{d}"
-    if form is Form.LD_IMM64:
-        if insn.src == PseudoSrc.IMM:
-            return f"r{d} = {_s64(insn.imm)} ll"
-        # LLVM prints "ld_pseudo\tr1, 2, 3" (imm = low half); we add the high
-        # half in hex when it is not zero so nothing is lost.
-        value = str(_s32(insn.imm)) if insn.imm >> 32 == 0 else f"{insn.imm:#x}"
-        return f"ld_pseudo\tr{d}, {insn.src}, {value}"
-    if form is Form.LD_ABS:
-        return f"r0 = *({SIZE_TYPE[info.size]} *)skb[{insn.imm}]"  # type: ignore[index]
-    if form is Form.LD_IND:
-        extra = f" + {insn.imm}" if insn.imm else ""  # LLVM 14 never shows imm; pybpf does when set
-        return f"r0 = *({SIZE_TYPE[info.size]} *)skb[r{s}{extra}]"  # type: ignore[index]
-    if form is Form.LDX:
-        assert info.size is not None
-        if info.mode is Mode.MEMSX:
-            return f"r{d} = *({_SIGNED_TYPE[info.size]} *){_llvm_mem(s, insn.off)}"
-        return f"r{d} = *({SIZE_TYPE[info.size]} *){_llvm_mem(s, insn.off)}"
-    if form is Form.ST:
-        assert info.size is not None
-        return f"*({SIZE_TYPE[info.size]} *){_llvm_mem(d, insn.off)} = {insn.imm}"
-    if form is Form.STX:
-        assert info.size is not None
-        return f"*({SIZE_TYPE[info.size]} *){_llvm_mem(d, insn.off)} = r{s}"
-    if form is Form.ATOMIC:
-        assert info.size is not None
-        t = SIZE_TYPE[info.size]
-        is64 = info.size is Size.DW
-        reg = "r" if is64 else "w"
-        atomic = AtomicOp(insn.imm)
-        mem = _llvm_mem(d, insn.off)
-        if atomic is AtomicOp.XCHG:
-            return f"{reg}{s} = xchg{'' if is64 else '32'}_{'64' if is64 else '32'}({mem[1:-1]}, {reg}{s})"
-        if atomic is AtomicOp.CMPXCHG:
-            name = "cmpxchg_64" if is64 else "cmpxchg32_32"
-            return f"{reg}0 = {name}({mem[1:-1]}, {reg}0, {reg}{s})"
-        name = ATOMIC_NAME[atomic.base]
-        if atomic.fetches:
-            return f"{reg}{s} = atomic_fetch_{name}(({t} *){mem}, {reg}{s})"
-        # Plain llvm-objdump 14 knows only the 32-bit ``lock +=``; the other 32-bit
-        # atomics it prints as <unknown>, so those take the --mattr=+alu32 spelling.
-        lock_reg = "r" if is64 or atomic is AtomicOp.ADD else "w"
-        return f"lock *({t} *){mem} {ALU_SYMBOL[AluOp(atomic.base)]} {lock_reg}{s}"
-    if form is Form.JA:
-        if info.cls is Class.JMP32:
-            return f"gotol {_llvm_rel(insn.imm, _target(insn.imm, pc, labels))}"
-        return f"goto {_llvm_rel(insn.off, _target(insn.off, pc, labels))}"
-    if form is Form.JCOND:
-        rhs = f"{r}{s}" if info.source is Source.X else str(insn.imm)
-        label = _target(insn.off, pc, labels)
-        return f"if {r}{d} {JMP_SYMBOL[JmpOp(info.op or 0)]} {rhs} goto {_llvm_rel(insn.off, label)}"
-    if form is Form.CALL:
-        if insn.src == CallSrc.LOCAL:
-            # llvm-objdump prints "call 8" for a local call, like a helper call.
-            # We keep its text when the target has a label ("call 8 <func>")
-            # or the offset is negative, and write "+8" otherwise, so that
-            # the assembler can tell local calls from helper calls.
-            label = _target(insn.imm, pc, labels)
-            if label:
-                return f"call {insn.imm} <{label}>"
-            return f"call {insn.imm}" if insn.imm < 0 else f"call +{insn.imm}"
-        if insn.src == CallSrc.KFUNC:
-            return f"call kfunc {insn.imm}" + (f", {insn.off}" if insn.off else "")
-        return f"call {insn.imm_u32 if insn.imm < 0 else insn.imm}"
-    if form is Form.CALLX:
-        return f"callx r{d}"
-    if form is Form.EXIT:
-        return "exit"
-    raise AssertionError(form)  # pragma: no cover
+    return _LLVM[info.form](insn, info, pc, labels, "r" if info.is64 else "w", insn.dst, insn.src)
 
 
 # -- kernel -----------------------------------------------------------------------------
@@ -229,71 +280,118 @@ def _kernel_ld_imm64(insn: Insn) -> str:
     return f"ld_pseudo r{d}, {src}, {insn.imm:#x}"
 
 
+def _kernel_alu(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    op = AluOp(info.op or 0)
+    sym = SIGNED_ALU_SYMBOL[op] if insn.off and op in SIGNED_ALU_SYMBOL else ALU_SYMBOL[op]
+    if info.source is Source.X:
+        cast = _MOVSX_TYPE[insn.off] if op is AluOp.MOV and insn.off else ""
+        return f"{r}{d} {sym} {cast}{r}{s}"
+    return f"{r}{d} {sym} {insn.imm}"
+
+
+def _kernel_neg(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"{r}{d} = -{r}{d}"
+
+
+def _kernel_end(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    if info.cls is Class.ALU64:
+        return f"r{d} = bswap{insn.imm} r{d}"
+    return f"r{d} = {'be' if info.source is Source.X else 'le'}{insn.imm} r{d}"
+
+
+def _kernel_imm64(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return _kernel_ld_imm64(insn)
+
+
+def _kernel_ld_abs(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"r0 = *({SIZE_TYPE[info.size]} *)skb[{insn.imm}]"  # type: ignore[index]
+
+
+def _kernel_ld_ind(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"r0 = *({SIZE_TYPE[info.size]} *)skb[r{s} + {insn.imm}]"  # type: ignore[index]
+
+
+def _kernel_ldx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    assert info.size is not None
+    t = _SIGNED_TYPE[info.size] if info.mode is Mode.MEMSX else SIZE_TYPE[info.size]
+    return f"r{d} = *({t} *){_kmem(s, insn.off)}"
+
+
+def _kernel_st(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"*({SIZE_TYPE[info.size]} *){_kmem(d, insn.off)} = {insn.imm}"  # type: ignore[index]
+
+
+def _kernel_stx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return f"*({SIZE_TYPE[info.size]} *){_kmem(d, insn.off)} = r{s}"  # type: ignore[index]
+
+
+def _kernel_atomic(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    assert info.size is not None
+    t = SIZE_TYPE[info.size]
+    w = "64" if info.size is Size.DW else ""
+    atomic = AtomicOp(insn.imm)
+    mem = _kmem(d, insn.off)
+    if atomic is AtomicOp.XCHG:
+        return f"r{s} = atomic{w}_xchg(({t} *){mem}, r{s})"
+    if atomic is AtomicOp.CMPXCHG:
+        return f"r0 = atomic{w}_cmpxchg(({t} *){mem}, r0, r{s})"
+    name = ATOMIC_NAME[atomic.base]
+    if atomic.fetches:
+        return f"r{s} = atomic{w}_fetch_{name}(({t} *){mem}, r{s})"
+    return f"lock *({t} *){mem} {ALU_SYMBOL[AluOp(atomic.base)]} r{s}"
+
+
+def _kernel_ja(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    if info.cls is Class.JMP32:
+        return f"gotol pc{insn.imm:+d}"
+    return f"goto pc{insn.off:+d}"
+
+
+def _kernel_jcond(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    rhs = f"{r}{s}" if info.source is Source.X else f"{insn.imm_u32:#x}"
+    return f"if {r}{d} {JMP_SYMBOL[JmpOp(info.op or 0)]} {rhs} goto pc{insn.off:+d}"
+
+
+def _kernel_call(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    if insn.src == CallSrc.LOCAL:
+        return f"call pc{insn.imm:+d}"
+    if insn.src == CallSrc.KFUNC:
+        return f"call kernel-function#{insn.imm}" + (f" off:{insn.off}" if insn.off else "")
+    return f"call {helper_name(insn.imm) or 'unknown'}#{insn.imm}"
+
+
+def _kernel_callx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    # The kernel has no callx (its log would say "call bpf_unspec#0").
+    return f"callx r{d}"
+
+
+def _kernel_exit(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, r: str, d: int, s: int) -> str:
+    return "exit"
+
+
+# One formatter per instruction form (a test checks every form of OPCODES has one).
+_KERNEL: dict[Form, Callable[..., str]] = {
+    Form.ALU: _kernel_alu,
+    Form.NEG: _kernel_neg,
+    Form.END: _kernel_end,
+    Form.LD_IMM64: _kernel_imm64,
+    Form.LD_ABS: _kernel_ld_abs,
+    Form.LD_IND: _kernel_ld_ind,
+    Form.LDX: _kernel_ldx,
+    Form.ST: _kernel_st,
+    Form.STX: _kernel_stx,
+    Form.ATOMIC: _kernel_atomic,
+    Form.JA: _kernel_ja,
+    Form.JCOND: _kernel_jcond,
+    Form.CALL: _kernel_call,
+    Form.CALLX: _kernel_callx,
+    Form.EXIT: _kernel_exit,
+}
+
+
 def _format_kernel(insn: Insn, pc: int | None, labels: Mapping[int, str] | None) -> str:
     info = OPCODES[insn.opcode]
-    form = info.form
-    r = "r" if info.is64 else "w"
-    d, s = insn.dst, insn.src
-    if form is Form.ALU:
-        op = AluOp(info.op or 0)
-        sym = SIGNED_ALU_SYMBOL[op] if insn.off and op in SIGNED_ALU_SYMBOL else ALU_SYMBOL[op]
-        if info.source is Source.X:
-            cast = _MOVSX_TYPE[insn.off] if op is AluOp.MOV and insn.off else ""
-            return f"{r}{d} {sym} {cast}{r}{s}"
-        return f"{r}{d} {sym} {insn.imm}"
-    if form is Form.NEG:
-        return f"{r}{d} = -{r}{d}"
-    if form is Form.END:
-        if info.cls is Class.ALU64:
-            return f"r{d} = bswap{insn.imm} r{d}"
-        return f"r{d} = {'be' if info.source is Source.X else 'le'}{insn.imm} r{d}"
-    if form is Form.LD_IMM64:
-        return _kernel_ld_imm64(insn)
-    if form is Form.LD_ABS:
-        return f"r0 = *({SIZE_TYPE[info.size]} *)skb[{insn.imm}]"  # type: ignore[index]
-    if form is Form.LD_IND:
-        return f"r0 = *({SIZE_TYPE[info.size]} *)skb[r{s} + {insn.imm}]"  # type: ignore[index]
-    if form is Form.LDX:
-        assert info.size is not None
-        t = _SIGNED_TYPE[info.size] if info.mode is Mode.MEMSX else SIZE_TYPE[info.size]
-        return f"r{d} = *({t} *){_kmem(s, insn.off)}"
-    if form is Form.ST:
-        return f"*({SIZE_TYPE[info.size]} *){_kmem(d, insn.off)} = {insn.imm}"  # type: ignore[index]
-    if form is Form.STX:
-        return f"*({SIZE_TYPE[info.size]} *){_kmem(d, insn.off)} = r{s}"  # type: ignore[index]
-    if form is Form.ATOMIC:
-        assert info.size is not None
-        t = SIZE_TYPE[info.size]
-        w = "64" if info.size is Size.DW else ""
-        atomic = AtomicOp(insn.imm)
-        mem = _kmem(d, insn.off)
-        if atomic is AtomicOp.XCHG:
-            return f"r{s} = atomic{w}_xchg(({t} *){mem}, r{s})"
-        if atomic is AtomicOp.CMPXCHG:
-            return f"r0 = atomic{w}_cmpxchg(({t} *){mem}, r0, r{s})"
-        name = ATOMIC_NAME[atomic.base]
-        if atomic.fetches:
-            return f"r{s} = atomic{w}_fetch_{name}(({t} *){mem}, r{s})"
-        return f"lock *({t} *){mem} {ALU_SYMBOL[AluOp(atomic.base)]} r{s}"
-    if form is Form.JA:
-        if info.cls is Class.JMP32:
-            return f"gotol pc{insn.imm:+d}"
-        return f"goto pc{insn.off:+d}"
-    if form is Form.JCOND:
-        rhs = f"{r}{s}" if info.source is Source.X else f"{insn.imm_u32:#x}"
-        return f"if {r}{d} {JMP_SYMBOL[JmpOp(info.op or 0)]} {rhs} goto pc{insn.off:+d}"
-    if form is Form.CALL:
-        if insn.src == CallSrc.LOCAL:
-            return f"call pc{insn.imm:+d}"
-        if insn.src == CallSrc.KFUNC:
-            return f"call kernel-function#{insn.imm}" + (f" off:{insn.off}" if insn.off else "")
-        return f"call {helper_name(insn.imm) or 'unknown'}#{insn.imm}"
-    if form is Form.CALLX:
-        # The kernel has no callx (its log would say "call bpf_unspec#0").
-        return f"callx r{d}"
-    if form is Form.EXIT:
-        return "exit"
-    raise AssertionError(form)  # pragma: no cover
+    return _KERNEL[info.form](insn, info, pc, labels, "r" if info.is64 else "w", insn.dst, insn.src)
 
 
 # -- ubpf -------------------------------------------------------------------------------
@@ -327,47 +425,90 @@ def _ubpf_mnemonic(insn: Insn) -> str:
     raise AssertionError(insn)  # pragma: no cover - representable() guarantees a match
 
 
+def _ubpf_alu(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    rhs = f"%r{s}" if info.source is Source.X else str(insn.imm)
+    return f"{m} %r{d}, {rhs}"
+
+
+def _ubpf_neg(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return f"{m} %r{d}"
+
+
+def _ubpf_ld_imm64(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    if insn.src == PseudoSrc.IMM:
+        return f"lddw %r{d}, {insn.imm:#x}"
+    return f"ld_pseudo %r{d}, {insn.src}, {insn.imm:#x}"
+
+
+def _ubpf_ld_abs(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return f"{m} {insn.imm}"
+
+
+def _ubpf_ld_ind(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return f"{m} %r{s}, {insn.imm}"
+
+
+def _ubpf_ldx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return f"{m} %r{d}, {_umem(s, insn.off)}"
+
+
+def _ubpf_st(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return f"{m} {_umem(d, insn.off)}, {insn.imm}"
+
+
+def _ubpf_stx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return f"{m} {_umem(d, insn.off)}, %r{s}"
+
+
+def _ubpf_ja(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    rel = insn.imm if info.cls is Class.JMP32 else insn.off
+    return f"{m} {_ubpf_target(rel, pc, labels)}"
+
+
+def _ubpf_jcond(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    rhs = f"%r{s}" if info.source is Source.X else str(insn.imm)
+    return f"{m} %r{d}, {rhs}, {_ubpf_target(insn.off, pc, labels)}"
+
+
+def _ubpf_call(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    if insn.src == CallSrc.LOCAL:
+        return f"call local {_ubpf_target(insn.imm, pc, labels)}"
+    if insn.src == CallSrc.KFUNC:
+        return f"call runtime {insn.imm}" + (f", {insn.off}" if insn.off else "")
+    return f"call {insn.imm}"
+
+
+def _ubpf_callx(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return f"call %r{d}"
+
+
+def _ubpf_exit(insn: Insn, info: OpInfo, pc: _Pc, labels: _Labels, m: str, d: int, s: int) -> str:
+    return "exit"
+
+
+# One formatter per instruction form (a test checks every form of OPCODES has one).
+_UBPF: dict[Form, Callable[..., str]] = {
+    Form.ALU: _ubpf_alu,
+    Form.NEG: _ubpf_neg,
+    Form.END: _ubpf_neg,
+    Form.LD_IMM64: _ubpf_ld_imm64,
+    Form.LD_ABS: _ubpf_ld_abs,
+    Form.LD_IND: _ubpf_ld_ind,
+    Form.LDX: _ubpf_ldx,
+    Form.ST: _ubpf_st,
+    Form.STX: _ubpf_stx,
+    Form.ATOMIC: _ubpf_stx,
+    Form.JA: _ubpf_ja,
+    Form.JCOND: _ubpf_jcond,
+    Form.CALL: _ubpf_call,
+    Form.CALLX: _ubpf_callx,
+    Form.EXIT: _ubpf_exit,
+}
+
+
 def _format_ubpf(insn: Insn, pc: int | None, labels: Mapping[int, str] | None) -> str:
     info = OPCODES[insn.opcode]
-    form = info.form
-    m = _ubpf_mnemonic(insn)
-    d, s = insn.dst, insn.src
-    if form is Form.ALU:
-        rhs = f"%r{s}" if info.source is Source.X else str(insn.imm)
-        return f"{m} %r{d}, {rhs}"
-    if form in (Form.NEG, Form.END):
-        return f"{m} %r{d}"
-    if form is Form.LD_IMM64:
-        if insn.src == PseudoSrc.IMM:
-            return f"lddw %r{d}, {insn.imm:#x}"
-        return f"ld_pseudo %r{d}, {insn.src}, {insn.imm:#x}"
-    if form is Form.LD_ABS:
-        return f"{m} {insn.imm}"
-    if form is Form.LD_IND:
-        return f"{m} %r{s}, {insn.imm}"
-    if form is Form.LDX:
-        return f"{m} %r{d}, {_umem(s, insn.off)}"
-    if form is Form.ST:
-        return f"{m} {_umem(d, insn.off)}, {insn.imm}"
-    if form in (Form.STX, Form.ATOMIC):
-        return f"{m} {_umem(d, insn.off)}, %r{s}"
-    if form is Form.JA:
-        rel = insn.imm if info.cls is Class.JMP32 else insn.off
-        return f"{m} {_ubpf_target(rel, pc, labels)}"
-    if form is Form.JCOND:
-        rhs = f"%r{s}" if info.source is Source.X else str(insn.imm)
-        return f"{m} %r{d}, {rhs}, {_ubpf_target(insn.off, pc, labels)}"
-    if form is Form.CALL:
-        if insn.src == CallSrc.LOCAL:
-            return f"call local {_ubpf_target(insn.imm, pc, labels)}"
-        if insn.src == CallSrc.KFUNC:
-            return f"call runtime {insn.imm}" + (f", {insn.off}" if insn.off else "")
-        return f"call {insn.imm}"
-    if form is Form.CALLX:
-        return f"call %r{d}"
-    if form is Form.EXIT:
-        return "exit"
-    raise AssertionError(form)  # pragma: no cover
+    return _UBPF[info.form](insn, info, pc, labels, _ubpf_mnemonic(insn), insn.dst, insn.src)
 
 
 _FORMATTERS = {"llvm": _format_llvm, "kernel": _format_kernel, "ubpf": _format_ubpf}
